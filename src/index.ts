@@ -1,0 +1,7 @@
+/**
+ * hio-ts: weightless hierarchical cooperative coroutines and nonblocking I/O.
+ * The base layer (tyme, doing) is exported flat; the I/O layers as the `tcp` and `http` namespaces.
+ */
+export { Tymist, Tymee, Tymer } from "./base/tyming.ts";
+export type { Tymth, TymistOptions, TymeeOptions, TymerOptions } from "./base/tyming.ts";
+export { ByteBuffer } from "./base/buffering.ts";
