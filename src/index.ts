@@ -5,3 +5,23 @@
 export { Tymist, Tymee, Tymer } from "./base/tyming.ts";
 export type { Tymth, TymistOptions, TymeeOptions, TymerOptions } from "./base/tyming.ts";
 export { ByteBuffer } from "./base/buffering.ts";
+export { MachineTable, Stepper } from "./base/machining.ts";
+export { Doer, ReDoer, DoDoer, Doist, doify, doize, DeedQueue } from "./base/doing.ts";
+export type {
+  Dog,
+  DoerLike,
+  Deed,
+  DoFn,
+  DoOptions,
+  DoOpts,
+  DoerOptions,
+  EnterOptions,
+  DoifyOptions,
+  Doified,
+  Doized,
+  OptsOf,
+  DoistOptions,
+  DoistDoOptions,
+  DoDoerOptions,
+  DoDoerDoOptions,
+} from "./base/doing.ts";
