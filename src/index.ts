@@ -25,3 +25,4 @@ export type {
   DoDoerOptions,
   DoDoerDoOptions,
 } from "./base/doing.ts";
+export * as tcp from "./tcp/index.ts";

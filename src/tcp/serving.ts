@@ -1,0 +1,276 @@
+/**
+ * Server: hio's nonblocking TCP server. It listens on `ha`, and each service call accepts new
+ * connections as Remoters in `ixes`, moves received bytes into their rxbs and sends their
+ * txbs, so a doer drives it once per tick. Real sockets, or a MemoryNetwork when given.
+ */
+import net from "node:net";
+import { Tymee } from "../base/tyming.ts";
+import type { TymeeOptions, Tymth } from "../base/tyming.ts";
+import { externalize, keyOf, normalizeHost } from "./conduit.ts";
+import type { Address, Listener } from "./conduit.ts";
+import { Link } from "./linking.ts";
+import { SocketListener } from "./listening.ts";
+import type { MemoryNetwork } from "./memory.ts";
+import { Remoter } from "./remoting.ts";
+import type { WireLog } from "./wiring.ts";
+
+export interface ServerOptions extends TymeeOptions {
+  /** Listen address; default [host, port]. */
+  ha?: Address;
+  /** Listen host: "" (default) or "0.0.0.0" for all IPv4 interfaces. */
+  host?: string;
+  /** Listen port; 0 (default) picks a free one, readable in `ha` once open. */
+  port?: number;
+  /** Idle tymeout given to each Remoter (0: never). */
+  tymeout?: number;
+  /** Most bytes one receive takes per connection per tick. */
+  bufsize?: number;
+  /** Name for logs and traces. */
+  name?: string;
+  /** Wire log given to each Remoter. */
+  wl?: WireLog | null;
+  /** Serve over this in-memory network instead of real sockets. */
+  network?: MemoryNetwork | null;
+  /** Listen backlog of not yet accepted connections. */
+  backlog?: number;
+  /** Remoters restart their tymer on traffic. */
+  refreshable?: boolean;
+  /** Input is held while a remoter's unconsumed bytes exceed this. */
+  rxbsHighWater?: number;
+  /** A remoter whose rxbs grows past this is cut off. */
+  rxbsLimit?: number;
+}
+
+/**
+ * Listens and keeps one Remoter per accepted connection in `ixes`, keyed `${host}:${port}`
+ * of the peer. `service()` runs, in this order: serviceExpired (drop connections cut off or
+ * idle since an earlier tick, so a consumer always sees a cutoff once), serviceConnects,
+ * serviceReceivesAllIx, serviceSendsAllIx. Nothing a peer does makes it throw.
+ * @example
+ * using server = tcp.openServer({ host: "127.0.0.1", port: 0, tymth: doist.tymen() });
+ * const [host, port] = server.ha;
+ */
+export class Server extends Tymee {
+  /** Default idle tymeout of accepted connections, in tyme. */
+  static Tymeout = 1.0;
+
+  name: string;
+  /** Listen address: the bound [host, port] once open. */
+  ha: Address;
+  /** Address to advertise: ha with all-interfaces hosts made loopback. */
+  eha: Address;
+  tymeout: number;
+  bufsize: number;
+  wl: WireLog | null;
+  readonly network: MemoryNetwork | null;
+  backlog: number;
+  refreshable: boolean;
+  rxbsHighWater: number;
+  rxbsLimit: number;
+  /** Accepted connections by `${host}:${port}` of the peer. */
+  readonly ixes = new Map<string, Remoter>();
+  #listener: Listener | null = null;
+  #bound = false; // ha holds the bound address
+
+  constructor({ tymth, ha, host = "", port = 0, tymeout = Server.Tymeout, bufsize = Link.Bufsize,
+                name = "server", wl = null, network = null, backlog = 511, refreshable = true,
+                rxbsHighWater = Link.RxbsHighWater, rxbsLimit = Link.RxbsLimit }: ServerOptions = {}) {
+    super({ tymth });
+    this.ha = ha ?? [host, port];
+    this.eha = externalize([normalizeHost(this.ha[0]), this.ha[1]]);
+    this.tymeout = tymeout;
+    this.bufsize = bufsize;
+    this.name = name;
+    this.wl = wl;
+    this.network = network;
+    this.backlog = backlog;
+    this.refreshable = refreshable;
+    this.rxbsHighWater = rxbsHighWater;
+    this.rxbsLimit = rxbsLimit;
+  }
+
+  /** True while listening. */
+  get opened(): boolean {
+    return this.#listener !== null;
+  }
+
+  /** Winds the server and every remoter. */
+  override wind(tymth: Tymth | null): void {
+    super.wind(tymth);
+    for (const remoter of this.ixes.values()) remoter.wind(tymth);
+  }
+
+  /** Makes the listen socket; ServerTls overrides it. Null when binding failed. */
+  protected listen(ha: Address): Listener | null {
+    if (this.network !== null) return this.network.listen(ha, () => this.tyme ?? 0);
+    const listener = new SocketListener(net.createServer({ allowHalfOpen: true, noDelay: true }), ha,
+      { backlog: this.backlog });
+    return listener.opened ? listener : null;
+  }
+
+  #learnHa(): void {
+    const bound = this.#listener?.ha;
+    if (bound) {
+      this.ha = bound;
+      this.eha = externalize(bound);
+      this.#bound = true;
+    }
+  }
+
+  /** Opens the listen socket; afterwards ha is the bound address. False when it failed. */
+  open(): boolean {
+    if (this.#listener !== null) return true;
+    this.#bound = false;
+    this.#listener = this.listen(this.ha);
+    this.#learnHa();
+    return this.#listener !== null;
+  }
+
+  /** Closes (listener and connections) then opens again; returns opened. */
+  reopen(): boolean {
+    this.close();
+    return this.open();
+  }
+
+  /** Closes the listen socket and every connection, and forgets them. Idempotent. */
+  close(): void {
+    this.#listener?.close();
+    this.#listener = null;
+    this.closeAllIx();
+    this.ixes.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #remoter(ca: Address | string): Remoter {
+    const remoter = this.ixes.get(keyOf(ca));
+    if (remoter === undefined) throw new Error(`Invalid connection address '${keyOf(ca)}'`);
+    return remoter;
+  }
+
+  /** Accepts every pending connection as a Remoter in ixes; returns how many. */
+  serviceConnects(): number {
+    const listener = this.#listener;
+    if (listener === null) return 0;
+    if (!this.#bound) { // a hostname resolved since open(), or failed to
+      if (!listener.opened) {
+        this.close();
+        return 0;
+      }
+      this.#learnHa();
+    }
+    let count = 0;
+    for (let conduit = listener.accept(this.rxbsHighWater); conduit !== null;
+         conduit = listener.accept(this.rxbsHighWater)) {
+      if (conduit.remote === null) { // gone before it was accepted
+        conduit.destroy();
+        continue;
+      }
+      const remoter = new Remoter({
+        conduit, tymth: this.tymth, tymeout: this.tymeout, refreshable: this.refreshable,
+        bufsize: this.bufsize, wl: this.wl, rxbsHighWater: this.rxbsHighWater,
+        rxbsLimit: this.rxbsLimit,
+      });
+      this.ixes.get(remoter.key)?.close(); // a stale connection from the same peer port
+      this.ixes.set(remoter.key, remoter);
+      count += 1;
+    }
+    return count;
+  }
+
+  /** Closes and removes remoters that are cut off; returns how many. */
+  serviceCutoffs(): number {
+    let count = 0;
+    for (const [key, remoter] of this.ixes) {
+      if (remoter.cutoff || !remoter.opened) {
+        this.removeIx(key);
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  /** Closes and removes remoters idle for their tymeout (never with tymeout 0); returns how many. */
+  serviceTymeouts(): number {
+    let count = 0;
+    for (const [key, remoter] of this.ixes) {
+      if (remoter.expired) {
+        this.removeIx(key);
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  /** serviceCutoffs then serviceTymeouts; returns how many were removed. */
+  serviceExpired(): number {
+    return this.serviceCutoffs() + this.serviceTymeouts();
+  }
+
+  /** Receives (up to bufsize) on the remoter at `ca`. */
+  serviceReceivesIx(ca: Address | string): number {
+    return this.#remoter(ca).serviceReceives();
+  }
+
+  /** Receives (up to bufsize each) on every remoter. */
+  serviceReceivesAllIx(): void {
+    for (const remoter of this.ixes.values()) remoter.serviceReceives();
+  }
+
+  /** Queues data on the remoter at `ca`. */
+  transmitIx(data: Uint8Array | string, ca: Address | string): void {
+    this.#remoter(ca).tx(data);
+  }
+
+  /** Sends what each socket takes from each remoter's txbs. */
+  serviceSendsAllIx(): void {
+    for (const remoter of this.ixes.values()) remoter.serviceSends();
+  }
+
+  /** Half-closes sending on the remoter at `ca` once its txbs drained. */
+  shutdownSendIx(ca: Address | string): void {
+    this.#remoter(ca).shutdownSend();
+  }
+
+  /** Closes the remoter at `ca` (it stays in ixes until removed). */
+  closeIx(ca: Address | string): void {
+    this.#remoter(ca).close();
+  }
+
+  /** Closes every remoter. */
+  closeAllIx(): void {
+    for (const remoter of this.ixes.values()) remoter.close();
+  }
+
+  /** Removes the remoter at `ca` from ixes, closing it unless `close` is false. */
+  removeIx(ca: Address | string, close = true): void {
+    const remoter = this.#remoter(ca);
+    if (close) remoter.close();
+    this.ixes.delete(remoter.key);
+  }
+
+  /** One tick: serviceExpired, serviceConnects, serviceReceivesAllIx, serviceSendsAllIx. */
+  service(): void {
+    this.serviceExpired();
+    this.serviceConnects();
+    this.serviceReceivesAllIx();
+    this.serviceSendsAllIx();
+  }
+}
+
+/**
+ * Makes a server (a Server, or `cls` such as ServerTls) and opens it; `using` closes it.
+ * Throws when it cannot listen.
+ */
+export function openServer(opts?: ServerOptions): Server;
+export function openServer<O, S extends Server>(opts: O, cls: new (opts: O) => S): S;
+export function openServer(opts: unknown = {}, cls: new (opts: never) => Server = Server): Server {
+  const server = new cls(opts as never);
+  if (!server.reopen()) {
+    server.close();
+    throw new Error(`Server ${server.name} could not listen on ${keyOf(server.ha)}`);
+  }
+  return server;
+}
