@@ -26,3 +26,5 @@ export type {
   DoDoerDoOptions,
 } from "./base/doing.ts";
 export * as tcp from "./tcp/index.ts";
+export * as http from "./http/index.ts";
+export type { FetchApp, HttpEnv } from "./http/index.ts";

@@ -90,7 +90,12 @@ export class Remoter extends Link {
   protected override get sendable(): boolean {
     if (this.live) return true;
     const conduit = this.conduit;
-    return conduit !== null && conduit.status === "connected" && this.ended && !this.reset && !this.overflowed;
+    return conduit !== null && conduit.status === "connected" && this.ended && !this.reset && !this.overflowed && !conduit.faulted;
+  }
+
+  /** True once the transport failed (a reset seen while writing after the peer's FIN, say). */
+  get faulted(): boolean {
+    return this.reset || (this.conduit?.faulted ?? false);
   }
 
   protected override traffic(): void {

@@ -1,0 +1,25 @@
+/**
+ * The echo server the conformance corpus expects: every request is answered 200 with JSON
+ * {method, target, headers, body}: the target as received, every field line in order.
+ *
+ *   PORT=8080 npx tsx examples/echo.ts
+ */
+import { Doist, http } from "../src/index.ts";
+import type { HttpEnv } from "../src/index.ts";
+
+export function echo(_request: Request, env: HttpEnv): Response {
+  const r = env.requestant;
+  return Response.json({
+    method: r.method,
+    target: r.url,
+    headers: [...r.headers.items()],
+    body: Buffer.from(r.body).toString("utf8"),
+  });
+}
+
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? "127.0.0.1";
+const server = http.openServer({ app: echo, host, port });
+const doist = new Doist({ real: true, tock: 1 / 1024, doers: [new http.ServerDoer({ server })] });
+console.log(`echo server on http://${server.eha[0]}:${server.eha[1]}/ (Ctrl-C stops it)`);
+await doist.do();

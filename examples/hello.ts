@@ -1,0 +1,15 @@
+/**
+ * Hello World over hio-ts: the benchmark subject, run as a user would, a ServerDoer in a Doist.
+ *
+ *   PORT=8080 npx tsx examples/hello.ts
+ */
+import { Doist, http } from "../src/index.ts";
+
+const hello = (): Response => new Response("Hello World!", { headers: { "content-type": "text/plain" } });
+
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST ?? "127.0.0.1";
+const server = http.openServer({ app: hello, host, port });
+const doist = new Doist({ real: true, tock: 1 / 1024, doers: [new http.ServerDoer({ server })] });
+console.log(`hello server on http://${server.eha[0]}:${server.eha[1]}/ (Ctrl-C stops it)`);
+await doist.do();

@@ -1,0 +1,256 @@
+/**
+ * The chunked transfer coding's pieces (RFC 9112 §7.1): a scanner for chunk-size lines with their
+ * extensions, the extension parser for hio's `parms`, and the growing byte sink a body is
+ * dechunked into. Like the head scanners, the line scanner checks each byte once, remembers where
+ * it stopped, and answers MORE (0), DONE (1) or 400 with a reason in `detail`.
+ */
+import { CR, CharClass, FVCHAR, HexValue, LF, QDTEXT, TCHAR, WS, latin1 } from "./httping.ts";
+import { DONE, MORE } from "./scanning.ts";
+
+const SEMI = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MAX_SIZE = Math.floor(Number.MAX_SAFE_INTEGER / 16);
+
+// Phases of a chunk-size line: `1*HEXDIG *( BWS ";" BWS name [ BWS "=" BWS value ] ) CRLF`.
+const Chunk = {
+  Size0: 0, Size: 1, SizeBWS: 2, NameBWS: 3, Name: 4, AfterName: 5, ValueBWS: 6, Token: 7,
+  Quoted: 8, Escape: 9, AfterValue: 10, LF: 11,
+} as const;
+
+/**
+ * Scans one chunk-size line (hio's parseChunk head): the size in hex, then extensions with token
+ * or quoted-string values. Refuses whitespace not before ";" or "=", a ";" without a name, bare CR
+ * or LF, and sizes past 2^53.
+ */
+export class ChunkScanner {
+  start = 0;
+  size = 0;
+  extStart = -1; // offset of the first ";", -1 without extensions
+  lineEnd = 0; // offset of the CR
+  next = 0; // offset just past the LF
+  detail = "";
+  #phase: number = Chunk.Size0;
+  #pos = 0;
+
+  reset(start = 0): void {
+    this.start = this.#pos = start;
+    this.size = this.lineEnd = this.next = 0;
+    this.extStart = -1;
+    this.detail = "";
+    this.#phase = Chunk.Size0;
+  }
+
+  scan(buf: Uint8Array, maxLine: number): number {
+    const end = Math.min(buf.length, this.start + maxLine + 2); // the line and its CRLF
+    let p = this.#pos;
+    let phase: number = this.#phase;
+    try {
+      for (; p < end; p++) {
+        const b = buf[p] as number;
+        const c = CharClass[b] as number;
+        switch (phase) {
+          case Chunk.Size0:
+          case Chunk.Size: {
+            const digit = HexValue[b] as number;
+            if (digit >= 0) {
+              if (this.size > MAX_SIZE) return this.#fail("chunk size overflow");
+              this.size = this.size * 16 + digit;
+              phase = Chunk.Size;
+            } else if (phase === Chunk.Size0) return this.#fail("chunk size must start with a hex digit");
+            else if (b === SEMI) phase = this.#semicolon(p);
+            else if (c & WS) phase = Chunk.SizeBWS;
+            else if (b === CR) phase = this.#cr(p);
+            else return this.#fail("invalid byte after the chunk size");
+            break;
+          }
+          case Chunk.SizeBWS:
+            if (b === SEMI) phase = this.#semicolon(p);
+            else if (!(c & WS)) return this.#fail("whitespace after the chunk size without an extension");
+            break;
+          case Chunk.NameBWS:
+            if (c & TCHAR) phase = Chunk.Name;
+            else if (!(c & WS)) return this.#fail("chunk extension without a name");
+            break;
+          case Chunk.Name:
+            if (c & TCHAR) break;
+            if (b === EQUALS) phase = Chunk.ValueBWS;
+            else if (b === SEMI) phase = Chunk.NameBWS;
+            else if (b === CR) phase = this.#cr(p);
+            else if (c & WS) phase = Chunk.AfterName;
+            else return this.#fail("invalid byte in a chunk extension name");
+            break;
+          case Chunk.AfterName:
+            if (b === EQUALS) phase = Chunk.ValueBWS;
+            else if (b === SEMI) phase = Chunk.NameBWS;
+            else if (!(c & WS)) return this.#fail("invalid byte after a chunk extension name");
+            break;
+          case Chunk.ValueBWS:
+            if (b === DQUOTE) phase = Chunk.Quoted;
+            else if (c & TCHAR) phase = Chunk.Token;
+            else if (!(c & WS)) return this.#fail("chunk extension without a value after =");
+            break;
+          case Chunk.Token:
+            if (c & TCHAR) break;
+            if (b === SEMI) phase = Chunk.NameBWS;
+            else if (b === CR) phase = this.#cr(p);
+            else if (c & WS) phase = Chunk.AfterValue;
+            else return this.#fail("invalid byte in a chunk extension value");
+            break;
+          case Chunk.Quoted:
+            if (b === DQUOTE) phase = Chunk.AfterValue;
+            else if (b === BACKSLASH) phase = Chunk.Escape;
+            else if (!(c & QDTEXT)) return this.#fail("invalid byte in a quoted chunk extension value");
+            break;
+          case Chunk.Escape:
+            if (!(c & (FVCHAR | WS))) return this.#fail("invalid quoted-pair in a chunk extension value");
+            phase = Chunk.Quoted;
+            break;
+          case Chunk.AfterValue:
+            // Right after a quoted value CRLF may follow; after whitespace only ";" may.
+            if (b === SEMI) phase = Chunk.NameBWS;
+            else if (b === CR && buf[p - 1] === DQUOTE) phase = this.#cr(p);
+            else if (!(c & WS)) return this.#fail("invalid byte after a chunk extension value");
+            break;
+          case Chunk.LF:
+            if (b !== LF) return this.#fail("CR not followed by LF after the chunk size");
+            p += 1;
+            this.next = p;
+            return DONE;
+        }
+      }
+      if (p - this.start > maxLine + 1) return this.#fail("chunk-size line too long");
+      return MORE;
+    } finally {
+      this.#pos = p;
+      this.#phase = phase;
+    }
+  }
+
+  /** The scanned line's extensions added to `into` (name → value, null without one). */
+  extensions(buf: Uint8Array, into: Map<string, string | null>): void {
+    if (this.extStart >= 0) parseExtensions(latin1(buf, this.extStart, this.lineEnd), into);
+  }
+
+  #semicolon(p: number): number {
+    if (this.extStart < 0) this.extStart = p;
+    return Chunk.NameBWS;
+  }
+
+  #cr(p: number): number {
+    this.lineEnd = p;
+    return Chunk.LF;
+  }
+
+  #fail(detail: string): number {
+    this.detail = detail;
+    return 400;
+  }
+}
+
+/**
+ * Parses chunk extensions already checked by ChunkScanner (`;name=value;name="quoted"`) into
+ * `into`; a quoted value is unescaped, a later name replaces an earlier one.
+ */
+export function parseExtensions(text: string, into: Map<string, string | null>): void {
+  const n = text.length;
+  let i = skipWS(text, 0);
+  while (i < n && text.charCodeAt(i) === SEMI) {
+    i = skipWS(text, i + 1);
+    let end = tokenEnd(text, i);
+    const name = text.slice(i, end);
+    if (!name) return;
+    i = skipWS(text, end);
+    let value: string | null = null;
+    if (text.charCodeAt(i) === EQUALS) {
+      i = skipWS(text, i + 1);
+      if (text.charCodeAt(i) === DQUOTE) {
+        let out = "";
+        for (i += 1; i < n && text.charCodeAt(i) !== DQUOTE; i++) {
+          if (text.charCodeAt(i) === BACKSLASH) i += 1;
+          out += text[i] ?? "";
+        }
+        value = out;
+        i += 1;
+      } else {
+        end = tokenEnd(text, i);
+        value = text.slice(i, end);
+        i = end;
+      }
+      i = skipWS(text, i);
+    }
+    into.set(name, value);
+  }
+}
+
+function skipWS(text: string, i: number): number {
+  while (i < text.length && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i++;
+  return i;
+}
+
+function tokenEnd(text: string, i: number): number {
+  while (i < text.length && text.charCodeAt(i) < 256 && CharClass[text.charCodeAt(i)]! & TCHAR) i++;
+  return i;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A body being gathered piece by piece. With the total known (`hint`, a Content-Length) it fills
+ * one buffer of exactly that size and hands it over without a copy; otherwise (chunks) it fills a
+ * scratch buffer kept from body to body, grown by doubling, and hands over an exact copy.
+ */
+export class Accrual {
+  static readonly ScratchKeep = 64 * 1024; // a larger scratch buffer is dropped after use
+
+  #buf: Uint8Array<ArrayBuffer> = EMPTY;
+  #size = 0;
+  #exact = false; // #buf was sized for this body alone
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends `bytes[start, end)`; `hint` is the body's whole size when known. */
+  push(bytes: Uint8Array, start: number, end: number, hint = 0): void {
+    const n = end - start;
+    if (n <= 0) return;
+    const need = this.#size + n;
+    if (need > this.#buf.length) {
+      if (this.#size === 0 && hint >= need) {
+        this.#buf = new Uint8Array(hint);
+        this.#exact = true;
+      } else {
+        const grown = new Uint8Array(Math.max(need, this.#buf.length * 2, 256));
+        grown.set(this.#buf.subarray(0, this.#size));
+        this.#buf = grown;
+        this.#exact = false;
+      }
+    }
+    this.#buf.set(bytes.subarray(start, end), this.#size);
+    this.#size = need;
+  }
+
+  /** Drops what was gathered (an abandoned body). */
+  clear(): void {
+    if (this.#exact || this.#buf.length > Accrual.ScratchKeep) this.#buf = EMPTY;
+    this.#size = 0;
+    this.#exact = false;
+  }
+
+  /** The gathered bytes, exactly `size` long, and a fresh start. */
+  take(): Uint8Array<ArrayBuffer> {
+    let out: Uint8Array<ArrayBuffer>;
+    if (this.#exact && this.#size === this.#buf.length) {
+      out = this.#buf;
+      this.#buf = EMPTY;
+    } else {
+      out = this.#size === 0 ? EMPTY : this.#buf.slice(0, this.#size);
+      if (this.#exact || this.#buf.length > Accrual.ScratchKeep) this.#buf = EMPTY;
+    }
+    this.#size = 0;
+    this.#exact = false;
+    return out;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * hio's httping: the HTTP exception family, HTTPError, the status reason table, IMF-fixdate
+ * dates, and the byte-class tables the parsers scan with.
+ * Everything here is pure: no sockets, no state beyond a one-second date cache.
+ */
+import { STATUS_CODES } from "node:http";
+
+/** Base of the parse-level exceptions (hio's HTTPException); `name` is the class name. */
+export class HTTPException extends Error {
+  constructor(message = "") {
+    super(message);
+    this.name = "HTTPException";
+  }
+}
+
+/** A request-target that cannot be split into its parts. */
+export class InvalidURL extends HTTPException {
+  constructor(message = "") {
+    super(message);
+    this.name = "InvalidURL";
+  }
+}
+
+/** A protocol version this port does not speak (`HTTP/2.0` on an HTTP/1.1 connection). */
+export class UnknownProtocol extends HTTPException {
+  readonly version: string;
+  constructor(version: string) {
+    super(`unknown protocol ${version}`);
+    this.name = "UnknownProtocol";
+    this.version = version;
+  }
+}
+
+/** A status line that is not `HTTP/x.y NNN reason`. */
+export class BadStatusLine extends HTTPException {
+  readonly line: string;
+  constructor(line: string) {
+    super(line === "" ? "''" : line);
+    this.name = "BadStatusLine";
+    this.line = line;
+  }
+}
+
+/** A request line that is not `method SP target SP version`. */
+export class BadRequestLine extends BadStatusLine {
+  constructor(line: string) {
+    super(line);
+    this.name = "BadRequestLine";
+  }
+}
+
+/** A method that is not a token. */
+export class BadMethod extends HTTPException {
+  readonly method: string;
+  constructor(method: string) {
+    super(`bad method ${method}`);
+    this.name = "BadMethod";
+    this.method = method;
+  }
+}
+
+/** A line longer than its limit. */
+export class LineTooLong extends HTTPException {
+  constructor(kind: string, limit: number) {
+    super(`got more than ${limit} bytes while parsing ${kind}`);
+    this.name = "LineTooLong";
+  }
+}
+
+/** The peer closed before a message was complete. */
+export class PrematureClosure extends HTTPException {
+  constructor(message = "") {
+    super(message);
+    this.name = "PrematureClosure";
+  }
+}
+
+/** Reason phrases by status code (node:http's table, the IANA registry's names). */
+export const StatusDescriptions: Readonly<Record<number, string>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(STATUS_CODES).map(([code, reason]) => [Number(code), reason ?? "Unknown"]),
+  ),
+);
+
+/** The reason phrase for a status, or "Unknown" when the table has none. */
+export function statusReason(status: number): string {
+  return StatusDescriptions[status] ?? "Unknown";
+}
+
+export interface HTTPErrorOptions {
+  status: number;
+  reason?: string;
+  title?: string;
+  detail?: string;
+  fault?: number | null;
+  headers?: Record<string, string>;
+}
+
+/**
+ * hio's HTTPError: an error an app (or the parser) raises to be answered with its status.
+ * `reason` defaults to the table's phrase ("Unknown" off the table); `render()` gives the body.
+ */
+export class HTTPError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly title: string;
+  readonly detail: string;
+  readonly fault: number | null;
+  readonly headers: Record<string, string>;
+
+  constructor({ status, reason = "", title = "", detail = "", fault = null, headers }: HTTPErrorOptions) {
+    const code = Math.trunc(Number(status));
+    const phrase = reason ? String(reason) : statusReason(code);
+    super(`${code} ${phrase}${title ? `: ${title}` : ""}${detail ? ` (${detail})` : ""}`);
+    this.name = "HTTPError";
+    this.status = code;
+    this.reason = phrase;
+    this.title = title;
+    this.detail = detail;
+    this.fault = fault === null || fault === undefined ? null : Math.trunc(Number(fault));
+    this.headers = { ...(headers ?? {}) };
+  }
+
+  /**
+   * The error as a response body: `"{status} {reason}\n{title}\n{detail}\n{fault or ''}"`, or with
+   * `jsonify` the same five fields as JSON indented by two spaces.
+   */
+  render({ jsonify = false }: { jsonify?: boolean } = {}): string {
+    if (jsonify) {
+      const { status, reason, title, detail, fault } = this;
+      return JSON.stringify({ status, reason, title, detail, fault }, null, 2);
+    }
+    return `${this.status} ${this.reason}\n${this.title}\n${this.detail}\n${this.fault ?? ""}`;
+  }
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/**
+ * hio's httpDate1123: a date as an IMF-fixdate (`Wed, 30 Sep 2015 14:29:18 GMT`), UTC.
+ * Without an argument it formats now, cached per second (a server stamps every response).
+ */
+export function httpDate1123(date?: Date | number): string {
+  if (date === undefined) {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (second !== dateSecond) {
+      dateSecond = second;
+      dateText = new Date(second * 1000).toUTCString();
+    }
+    return dateText;
+  }
+  return (typeof date === "number" ? new Date(date) : date).toUTCString();
+}
+
+/** Byte classes for `CharClass`: bit flags, combined with `&`. */
+export const TCHAR = 1; // token character (RFC 9110 §5.6.2)
+export const FVCHAR = 2; // field-vchar: VCHAR or obs-text (RFC 9110 §5.5)
+export const WS = 4; // SP or HTAB
+export const TARGET = 8; // visible ASCII, what a request-target may hold
+export const HEX = 16;
+export const DIGIT = 32;
+export const QDTEXT = 64; // qdtext of a quoted-string (RFC 9110 §5.6.4)
+
+/** One class byte per octet: `CharClass[b] & TCHAR` tests a token character. */
+export const CharClass: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  const tokenExtras = "!#$%&'*+-.^_`|~";
+  for (let b = 0; b < 256; b++) {
+    let flags = 0;
+    const isDigit = b >= 0x30 && b <= 0x39;
+    const isAlpha = (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
+    if (isDigit || isAlpha || tokenExtras.includes(String.fromCharCode(b))) flags |= TCHAR;
+    if ((b >= 0x21 && b <= 0x7e) || b >= 0x80) flags |= FVCHAR;
+    if (b === 0x20 || b === 0x09) flags |= WS;
+    if (b >= 0x21 && b <= 0x7e) flags |= TARGET;
+    if (isDigit || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)) flags |= HEX;
+    if (isDigit) flags |= DIGIT;
+    if (b === 0x09 || b === 0x20 || b === 0x21 || (b >= 0x23 && b <= 0x5b) || (b >= 0x5d && b <= 0x7e) || b >= 0x80) {
+      flags |= QDTEXT;
+    }
+    table[b] = flags;
+  }
+  return table;
+})();
+
+/** Value of a hex digit byte, or -1. */
+export const HexValue: Int8Array = (() => {
+  const table = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) table[0x30 + i] = i;
+  for (let i = 0; i < 6; i++) table[0x41 + i] = table[0x61 + i] = 10 + i;
+  return table;
+})();
+
+export const CR = 0x0d;
+export const LF = 0x0a;
+export const SP = 0x20;
+export const HTAB = 0x09;
+export const COLON = 0x3a;
+
+const latin1Slice = (Buffer.prototype as unknown as {
+  latin1Slice(this: Uint8Array, start: number, end: number): string;
+}).latin1Slice;
+
+/** Bytes `[start, end)` as latin1 text (one char per byte, exact for 0x80-0xFF). */
+export function latin1(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  return start >= end ? "" : latin1Slice.call(bytes, start, end);
+}
+
+/** True when `text` is a non-empty token (a method, a field name, a coding). */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff || (CharClass[c]! & TCHAR) === 0) return false;
+  }
+  return true;
+}
+
+/** The elements of a comma-separated field value, OWS trimmed, empty elements dropped. */
+export function splitList(value: string): string[] {
+  const out: string[] = [];
+  const n = value.length;
+  let from = 0;
+  while (from <= n) {
+    let to = value.indexOf(",", from);
+    if (to < 0) to = n;
+    let a = from;
+    let b = to;
+    while (a < b && isOWS(value.charCodeAt(a))) a++;
+    while (b > a && isOWS(value.charCodeAt(b - 1))) b--;
+    if (b > a) out.push(value.slice(a, b));
+    from = to + 1;
+  }
+  return out;
+}
+
+const isOWS = (c: number) => c === SP || c === HTAB;
+
+const utf8 = new TextDecoder("utf-8");
+const PERCENT_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
+
+/**
+ * Percent-decodes text as UTF-8 the way Python's unquote does: invalid escapes stay as they
+ * are and bytes that are not UTF-8 become U+FFFD, so it never throws.
+ */
+export function unquote(text: string): string {
+  if (!text.includes("%")) return text;
+  return text.replace(PERCENT_RUN, (run) => {
+    const bytes = new Uint8Array(run.length / 3);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(run.slice(i * 3 + 1, i * 3 + 3), 16);
+    return utf8.decode(bytes);
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * hio's core.http: HTTP/1.1 parsing and serving, serviced once per tick, hosting fetch apps.
+ */
+export { Hict } from "./hicting.ts";
+export type { HictInit } from "./hicting.ts";
+export {
+  HTTPException,
+  InvalidURL,
+  UnknownProtocol,
+  BadStatusLine,
+  BadRequestLine,
+  BadMethod,
+  LineTooLong,
+  PrematureClosure,
+  HTTPError,
+  StatusDescriptions,
+  statusReason,
+  httpDate1123,
+} from "./httping.ts";
+export type { HTTPErrorOptions } from "./httping.ts";
+export { Requestant, RequestLimitDefaults, requestantTable } from "./parsing.ts";
+export type { RequestLimits, RequestantOptions } from "./parsing.ts";
+export { Qargs } from "./targeting.ts";
+export { Responder, responderTable } from "./responding.ts";
+export type { ResponderOptions, Exchange } from "./responding.ts";
+export { CustomResponder, buildMessage } from "./replying.ts";
+export type { MessageParts } from "./replying.ts";
+export { Steward, AppSteward, stewardTable, toRequest } from "./stewarding.ts";
+export type { FetchApp, HttpEnv, StewardOptions } from "./stewarding.ts";
+export { BareServer, Server, ServerDoer, openServer } from "./serving.ts";
+export type { BareServerOptions, ServerOptions, ServerDoerOptions } from "./serving.ts";
+export { StaticSink } from "./static.ts";
+export type { StaticSinkOptions, StaticResolution } from "./static.ts";

@@ -1,0 +1,347 @@
+/**
+ * Responder: turns one fetch `Response` into HTTP/1.1 bytes in a connection's send buffer,
+ * a little per tick. The head goes out once the framing is known; the body is pulled from the
+ * Response's stream only while the send buffer is below its high-water mark (back pressure).
+ */
+import type { ByteBuffer } from "../base/buffering.ts";
+import { MachineTable, Stepper } from "../base/machining.ts";
+import { responderMachine } from "../../machines/responder.ts";
+import type { ResponderEvent } from "../../machines/responder.ts";
+import { errorMessage } from "./replying.ts";
+import { httpDate1123, statusReason } from "./httping.ts";
+
+export const responderTable = new MachineTable<ResponderEvent["type"]>(responderMachine);
+const DISPATCHED = responderTable.eventIndex("request.dispatched");
+const READY = responderTable.eventIndex("response.ready");
+const HEAD_SENT = responderTable.eventIndex("head.sent");
+const BODY_ENDED = responderTable.eventIndex("body.ended");
+const FAILED = responderTable.eventIndex("failed");
+const CUTOFF = responderTable.eventIndex("cutoff");
+const RESET = responderTable.eventIndex("reset");
+const PENDING = responderTable.indexOf("pending");
+const HEADING = responderTable.indexOf("heading");
+const STREAMING = responderTable.indexOf("streaming");
+
+const CRLF = new Uint8Array([13, 10]);
+const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]); // "0\r\n\r\n"
+
+export interface ResponderOptions {
+  /** The connection's send buffer. */
+  txbs: ByteBuffer;
+  /** Value of the `Server` header added when the app gives none. */
+  name?: string;
+  /** Send-buffer size in bytes above which no more body is pulled from the app. */
+  highWater?: number;
+}
+
+/** What the request asked of the response's framing. */
+export interface Exchange {
+  method: string;
+  /** True for HTTP/1.1 requests: chunked framing is allowed. */
+  chunkable: boolean;
+  /** True when the request lets the connection persist after this response. */
+  persisted: boolean;
+}
+
+type Settled = { response: Response } | { error: unknown };
+
+/**
+ * Writes one response at a time into `txbs`. `start()` takes the app's result, `service()` is
+ * called once per tick, `abort()` when the peer is gone. Flags are the machine's tags.
+ */
+export class Responder {
+  readonly txbs: ByteBuffer;
+  readonly name: string;
+  readonly highWater: number;
+  readonly stepper = new Stepper(responderTable);
+
+  /** The response being written, once the app's result is in hand. */
+  response: Response | null = null;
+  status = 0;
+  /** Whether the connection may persist after this response (known once the head is sent). */
+  persisted = false;
+  /** Body bytes sent so far. */
+  sent = 0;
+  /** Error from the app or its body stream, if any. */
+  error: unknown = null;
+
+  #exchange: Exchange = { method: "GET", chunkable: true, persisted: true };
+  #settled: Settled | null = null;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #reading = false;
+  #done = false;
+  #streamError: unknown = null;
+  #framing: "length" | "chunked" | "close" | "none" = "none";
+  #length = 0; // declared Content-Length when framing is "length"
+  #generation = 0; // ignores reads that settle after a reset
+
+  constructor({ txbs, name = "hio-ts", highWater = 65536 }: ResponderOptions) {
+    this.txbs = txbs;
+    this.name = name;
+    this.highWater = highWater;
+  }
+
+  get busy(): boolean {
+    return this.stepper.hasTag("busy");
+  }
+  get headed(): boolean {
+    return this.stepper.hasTag("headed");
+  }
+  get ended(): boolean {
+    return this.stepper.hasTag("ended");
+  }
+  get aborted(): boolean {
+    return this.stepper.hasTag("aborted");
+  }
+
+  /** Takes the app's result for a parsed request; a thrown error may be passed as `error`. */
+  start(result: Response | PromiseLike<Response> | { error: unknown }, exchange: Exchange): void {
+    this.#exchange = exchange;
+    this.stepper.step(DISPATCHED);
+    if (result instanceof Response) {
+      this.#settled = { response: result };
+    } else if ("then" in result && typeof result.then === "function") {
+      const generation = this.#generation;
+      result.then(
+        (response) => {
+          if (generation === this.#generation) this.#settled = { response };
+        },
+        (error: unknown) => {
+          if (generation === this.#generation) this.#settled = { error };
+        },
+      );
+    } else {
+      this.#settled = { error: (result as { error: unknown }).error };
+    }
+  }
+
+  /** One tick: take a settled result, send the head when framing is known, pour the body. */
+  service(): void {
+    const state = this.stepper.state;
+    if (state === PENDING) {
+      if (this.#settled === null) return;
+      this.#accept(this.#settled);
+    }
+    if (this.stepper.state === HEADING) this.#head();
+    if (this.stepper.state === STREAMING) this.#pour();
+  }
+
+  /** The peer went away: cancel the body stream, stop writing. */
+  abort(): void {
+    if (!this.busy) return;
+    this.stepper.step(CUTOFF);
+    this.#cancel();
+  }
+
+  /** Ready for the next response on the same connection. */
+  reset(): void {
+    this.#cancel();
+    this.stepper.step(RESET);
+    this.#generation += 1;
+    this.response = null;
+    this.status = 0;
+    this.persisted = false;
+    this.sent = 0;
+    this.error = null;
+    this.#settled = null;
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#done = false;
+    this.#streamError = null;
+    this.#framing = "none";
+    this.#length = 0;
+  }
+
+  #accept(settled: Settled): void {
+    this.stepper.step(READY);
+    if ("error" in settled || !(settled.response instanceof Response)) {
+      const error = "error" in settled ? settled.error : new TypeError("the app returned something that is not a Response");
+      this.#writeError(error);
+      return;
+    }
+    this.response = settled.response;
+    this.status = this.response.status;
+    const body = this.response.body;
+    if (body !== null && this.#bodyAllowed()) {
+      this.#reader = body.getReader();
+      this.#pull();
+    } else if (body !== null) {
+      void body.cancel().catch(() => {});
+      this.#done = true;
+    } else {
+      this.#done = true;
+    }
+  }
+
+  /** HEAD, 1xx, 204 and 304 carry no content (RFC 9112 §6.3). */
+  #bodyAllowed(): boolean {
+    const status = this.status;
+    return !(this.#exchange.method === "HEAD" || status < 200 || status === 204 || status === 304);
+  }
+
+  #head(): void {
+    const response = this.response as Response;
+    const headers = response.headers;
+    const declared = headers.get("content-length");
+    const event = (headers.get("content-type") ?? "").startsWith("text/event-stream");
+    if (!this.#done && this.#chunks.length === 0 && this.#streamError === null && declared === null && !event) {
+      return; // wait for the first body piece (or the end) to choose the framing
+    }
+    if (this.#streamError !== null && this.sent === 0) {
+      // The body failed before anything went out: the error becomes the response.
+      const error = this.#streamError;
+      this.#cancel();
+      this.#chunks = [];
+      this.#buffered = 0;
+      this.#streamError = null;
+      this.#writeError(error);
+      return;
+    }
+    let persisted = this.#exchange.persisted && !/(^|,)\s*close\s*(,|$)/i.test(headers.get("connection") ?? "");
+    let framing: "length" | "chunked" | "close" | "none";
+    let length = 0;
+    if (!this.#bodyAllowed()) {
+      framing = "none";
+    } else if (declared !== null && /^\d+$/.test(declared)) {
+      framing = "length";
+      length = Number(declared);
+    } else if (this.#done && this.#streamError === null) {
+      framing = "length";
+      length = this.#buffered;
+    } else if (this.#exchange.chunkable) {
+      framing = "chunked";
+    } else {
+      framing = "close";
+      persisted = false;
+    }
+    this.#framing = framing;
+    this.#length = length;
+    this.persisted = persisted;
+
+    let head = `HTTP/1.1 ${this.status} ${response.statusText || statusReason(this.status)}\r\n`;
+    let hasServer = false;
+    let hasDate = false;
+    for (const [name, value] of headers) {
+      if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
+      if (name === "server") hasServer = true;
+      else if (name === "date") hasDate = true;
+      head += `${name}: ${value}\r\n`;
+    }
+    if (!hasServer) head += `server: ${this.name}\r\n`;
+    if (!hasDate) head += `date: ${httpDate1123()}\r\n`;
+    if (framing === "length" || (framing === "none" && declared !== null && this.#exchange.method === "HEAD")) {
+      head += `content-length: ${framing === "length" ? length : declared}\r\n`;
+    } else if (framing === "none" && this.status !== 204 && this.status !== 304 && this.status >= 200) {
+      head += "content-length: 0\r\n";
+    } else if (framing === "chunked") {
+      head += "transfer-encoding: chunked\r\n";
+    }
+    if (!persisted) head += "connection: close\r\n";
+    else if (!this.#exchange.chunkable) head += "connection: keep-alive\r\n";
+    head += "\r\n";
+    this.txbs.push(Buffer.from(head, "latin1"));
+    this.stepper.step(HEAD_SENT);
+  }
+
+  /** Writes the response for an error whole (HTTPError: its own status; else 500). */
+  #writeError(error: unknown): void {
+    this.error = error;
+    const message = errorMessage(error, { name: this.name, persisted: this.#exchange.persisted, chunkable: this.#exchange.chunkable });
+    this.status = message.status;
+    this.persisted = message.persisted;
+    this.txbs.push(message.bytes);
+    this.#done = true;
+    this.stepper.step(HEAD_SENT);
+    this.stepper.step(BODY_ENDED);
+  }
+
+  #pour(): void {
+    while (this.#chunks.length > 0 && this.txbs.length < this.highWater) {
+      const chunk = this.#chunks.shift() as Uint8Array;
+      this.#buffered -= chunk.length;
+      this.#write(chunk);
+    }
+    if (this.#chunks.length === 0 && this.#streamError !== null) {
+      this.error = this.#streamError;
+      this.persisted = false;
+      this.stepper.step(FAILED);
+      this.#cancel();
+      return;
+    }
+    if (this.#chunks.length === 0 && this.#done) {
+      if (this.#framing === "chunked") this.txbs.push(LAST_CHUNK);
+      if (this.#framing === "length" && this.sent < this.#length) this.persisted = false; // short body: RFC 9112 §8
+      this.stepper.step(BODY_ENDED);
+      return;
+    }
+    if (this.#framing === "length" && this.sent >= this.#length && this.#length > 0) {
+      // Declared length reached: what the app still has is cut off (never exceed Content-Length).
+      this.#cancel();
+      this.#chunks = [];
+      this.#done = true;
+      this.stepper.step(BODY_ENDED);
+      return;
+    }
+    this.#pull();
+  }
+
+  #write(chunk: Uint8Array): void {
+    let piece = chunk;
+    if (this.#framing === "length") {
+      const room = this.#length - this.sent;
+      if (room <= 0) return;
+      if (piece.length > room) piece = piece.subarray(0, room);
+    }
+    if (piece.length === 0) return;
+    if (this.#framing === "chunked") {
+      this.txbs.push(piece.length.toString(16) + "\r\n");
+      this.txbs.push(piece);
+      this.txbs.push(CRLF);
+    } else {
+      this.txbs.push(piece);
+    }
+    this.sent += piece.length;
+  }
+
+  /** Starts a read of the body stream unless one is under way or the buffers are full. */
+  #pull(): void {
+    if (this.#reading || this.#done || this.#reader === null) return;
+    if (this.#buffered + this.txbs.length >= this.highWater) return;
+    this.#reading = true;
+    const generation = this.#generation;
+    this.#reader.read().then(
+      (result) => {
+        if (generation !== this.#generation) return;
+        this.#reading = false;
+        if (result.done) {
+          this.#done = true;
+          this.#reader = null;
+          return;
+        }
+        const value = result.value as unknown;
+        const chunk = value instanceof Uint8Array ? value : typeof value === "string" ? Buffer.from(value) : null;
+        if (chunk === null) {
+          this.#streamError = new TypeError("a response body stream must yield Uint8Array chunks");
+          return;
+        }
+        this.#chunks.push(chunk);
+        this.#buffered += chunk.length;
+        this.#pull(); // read ahead so the end is often known by the next tick
+      },
+      (error: unknown) => {
+        if (generation !== this.#generation) return;
+        this.#reading = false;
+        this.#streamError = error ?? new Error("response body stream failed");
+      },
+    );
+  }
+
+  #cancel(): void {
+    const reader = this.#reader;
+    this.#reader = null;
+    this.#reading = false;
+    if (reader !== null) void reader.cancel().catch(() => {});
+  }
+}

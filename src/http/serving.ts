@@ -1,0 +1,234 @@
+/**
+ * hio's nonblocking HTTP/1.1 servers, serviced once per tick: BareServer answers with a Steward's
+ * `respond()`, Server hosts a fetch app (`(request, env) => Response`). ServerDoer runs either in
+ * a Doist: enter opens, recur services, exit closes.
+ */
+import { Doer } from "../base/doing.ts";
+import type { DoerOptions } from "../base/doing.ts";
+import type { Tymth } from "../base/tyming.ts";
+import { Server as TcpServer, ServerTls } from "../tcp/index.ts";
+import type { MemoryNetwork, Remoter } from "../tcp/index.ts";
+import type { RequestLimits } from "./parsing.ts";
+import { AppSteward, Steward } from "./stewarding.ts";
+import type { FetchApp, StewardOptions } from "./stewarding.ts";
+
+export interface BareServerOptions {
+  host?: string;
+  port?: number;
+  /** Host and port as one pair; wins over host and port. */
+  ha?: readonly [string, number];
+  tymth?: Tymth | null;
+  /** Idle tyme after which a connection is closed; 0 never closes. */
+  tymeout?: number;
+  /** Most bytes one receive takes from a connection per tick. */
+  bufsize?: number;
+  scheme?: string;
+  /** TLS: key, certificate and CA files (a key and cert make the server speak TLS). */
+  keypath?: string;
+  certpath?: string;
+  cafilepath?: string;
+  /** Server header value. */
+  name?: string;
+  /** Serve over an in-memory network instead of real sockets (simulated tyme, deterministic). */
+  network?: MemoryNetwork;
+  limits?: Partial<RequestLimits>;
+  /** Parse every request body as JSON into `requestant.data`. */
+  dictable?: boolean;
+  /** Makes the Steward of each new connection (override to answer with your own respond()). */
+  steward?: (options: StewardOptions) => Steward;
+}
+
+export interface ServerOptions extends BareServerOptions {
+  app?: FetchApp;
+}
+
+/** An HTTP server with a Steward per connection; the default Steward echoes requests as JSON. */
+export class BareServer implements Disposable {
+  readonly servant: TcpServer;
+  readonly name: string;
+  readonly scheme: string;
+  readonly limits: Partial<RequestLimits> | undefined;
+  readonly dictable: boolean;
+  /** One Steward per open connection, keyed as the servant's ixes. */
+  readonly stewards = new Map<string, Steward>();
+  readonly #makeSteward: (options: StewardOptions) => Steward;
+
+  constructor({
+    host = "",
+    port = 0,
+    ha,
+    tymth = null,
+    tymeout = 5.0,
+    bufsize,
+    scheme,
+    keypath,
+    certpath,
+    cafilepath,
+    name = "hio-ts",
+    network,
+    limits,
+    dictable = false,
+    steward,
+  }: BareServerOptions = {}) {
+    const tls = keypath !== undefined && certpath !== undefined;
+    const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout, bufsize, network };
+    this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath }) : new TcpServer(options);
+    this.scheme = scheme ?? (tls ? "https" : "http");
+    this.name = name;
+    this.limits = limits;
+    this.dictable = dictable;
+    this.#makeSteward = steward ?? ((options) => this.makeSteward(options));
+  }
+
+  /** Bound address once open, as hio's `servant.ha`. */
+  get ha(): readonly [string, number] {
+    return this.servant.ha;
+  }
+
+  /** Address to reach the server at (0.0.0.0 advertised as 127.0.0.1). */
+  get eha(): readonly [string, number] {
+    return this.servant.eha;
+  }
+
+  get opened(): boolean {
+    return this.servant.opened;
+  }
+
+  wind(tymth: Tymth | null): void {
+    this.servant.wind(tymth);
+  }
+
+  /** (Re)opens the listener; true once listening. */
+  reopen(): boolean {
+    return this.servant.reopen();
+  }
+
+  /** Closes every connection and the listener. */
+  close(): void {
+    for (const steward of this.stewards.values()) steward.close();
+    this.stewards.clear();
+    this.servant.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** The Steward for a new connection; subclasses override to serve differently. */
+  makeSteward(options: StewardOptions): Steward {
+    return new Steward(options);
+  }
+
+  /** One tick: accept, receive, answer each connection, send, and drop finished connections. */
+  service(): void {
+    this.serviceConnects();
+    this.servant.serviceReceivesAllIx();
+    this.serviceStewards();
+    this.servant.serviceSendsAllIx();
+    this.serviceClosed();
+  }
+
+  /** Accepts new connections and gives each its Steward. */
+  serviceConnects(): void {
+    const servant = this.servant;
+    servant.serviceConnects();
+    if (servant.ixes.size === this.stewards.size) return;
+    for (const [key, remoter] of servant.ixes) {
+      if (!this.stewards.has(key)) this.stewards.set(key, this.#steward(remoter));
+    }
+  }
+
+  /** Advances every connection's Steward once. */
+  serviceStewards(): void {
+    for (const steward of this.stewards.values()) steward.service();
+  }
+
+  /** Forgets connections whose Steward is finished. */
+  serviceClosed(): void {
+    for (const [key, steward] of this.stewards) {
+      if (steward.closed) {
+        this.stewards.delete(key);
+        this.servant.removeIx(key);
+      }
+    }
+  }
+
+  #steward(remoter: Remoter): Steward {
+    return this.#makeSteward({
+      remoter,
+      name: this.name,
+      scheme: this.scheme,
+      ha: this.servant.eha,
+      limits: this.limits,
+      dictable: this.dictable,
+    });
+  }
+}
+
+/** hio's WSGI server, the fetch way: each request goes to `app(request, env)`. */
+export class Server extends BareServer {
+  readonly app: FetchApp;
+
+  constructor({ app, ...options }: ServerOptions) {
+    super(options);
+    if (app === undefined) throw new TypeError("http.Server needs an app: (request: Request) => Response");
+    this.app = app;
+  }
+
+  override makeSteward(options: StewardOptions): Steward {
+    return new AppSteward({ ...options, app: this.app });
+  }
+}
+
+/**
+ * Builds and opens a Server (with `app`) or a BareServer; `using server = openServer({...})`
+ * closes it at the end of the block.
+ */
+export function openServer(options: ServerOptions & { app: FetchApp }): Server;
+export function openServer(options?: BareServerOptions): BareServer;
+export function openServer(options: ServerOptions = {}): BareServer {
+  const server = options.app !== undefined ? new Server(options) : new BareServer(options);
+  if (!server.reopen()) {
+    server.close();
+    const [host, port] = options.ha ?? [options.host ?? "", options.port ?? 0];
+    throw new Error(`http server could not listen on ${host || "*"}:${port}`);
+  }
+  return server;
+}
+
+export interface ServerDoerOptions extends DoerOptions {
+  server: BareServer;
+}
+
+/** Runs a server in a Doist: enter winds and opens it, recur services it, exit closes it. */
+export class ServerDoer extends Doer {
+  readonly server: BareServer;
+
+  constructor({ server, ...options }: ServerDoerOptions) {
+    super(options);
+    this.server = server;
+  }
+
+  override wind(tymth: Tymth | null): void {
+    super.wind(tymth);
+    this.server?.wind(tymth);
+  }
+
+  /** Winds the server and opens it unless already open (so a port-0 address read early stays true). */
+  override enter(): void {
+    this.server.wind(this.tymth);
+    if (!this.server.opened && !this.server.reopen()) {
+      const [host, port] = this.server.ha;
+      throw new Error(`http.ServerDoer: the server could not listen on ${host || "*"}:${port}`);
+    }
+  }
+
+  override recur(): boolean {
+    this.server.service();
+    return false;
+  }
+
+  override exit(): void {
+    this.server.close();
+  }
+}

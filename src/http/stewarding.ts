@@ -1,0 +1,304 @@
+/**
+ * Steward: the one owner of an HTTP connection. Each tick it parses what arrived with its
+ * Requestant, answers a whole request with its Responder, and loops for the next request on a
+ * persistent connection or closes once everything queued has gone out.
+ */
+import { MachineTable, Stepper } from "../base/machining.ts";
+import { stewardMachine } from "../../machines/steward.ts";
+import type { StewardEvent } from "../../machines/steward.ts";
+import type { Remoter } from "../tcp/index.ts";
+import { Requestant } from "./parsing.ts";
+import type { RequestLimits } from "./parsing.ts";
+import { Responder } from "./responding.ts";
+import { errorMessage } from "./replying.ts";
+import { HTTPError } from "./httping.ts";
+
+export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
+const PARSED = stewardTable.eventIndex("request.parsed");
+const FAILED = stewardTable.eventIndex("request.failed");
+const HEADED = stewardTable.eventIndex("response.headed");
+const ENDED = stewardTable.eventIndex("response.ended");
+const LAST = stewardTable.eventIndex("response.last");
+const DRAINED = stewardTable.eventIndex("drained");
+const PEER_ENDED = stewardTable.eventIndex("peer.ended");
+const TYMEOUT = stewardTable.eventIndex("tymeout");
+const CUTOFF = stewardTable.eventIndex("cutoff");
+const WAITING = stewardTable.indexOf("waiting");
+const RESPONDING = stewardTable.indexOf("responding");
+const POURING = stewardTable.indexOf("pouring");
+const CLOSING = stewardTable.indexOf("closing");
+
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+
+/** What a request's handler is told besides the request: hio's WSGI environ, the fetch way. */
+export interface HttpEnv {
+  /** The parsed request as hio has it: raw target (`url`), ordered raw headers, body bytes. */
+  requestant: Requestant;
+  remoteAddress: string;
+  remotePort: number;
+  scheme: string;
+  serverName: string;
+  serverPort: number;
+  /** Tyme of the tick in which the request was dispatched. */
+  tyme: number | null;
+}
+
+/** A fetch-style app: the TypeScript ecosystem's WSGI. */
+export type FetchApp = (request: Request, env: HttpEnv) => Response | PromiseLike<Response>;
+
+export interface StewardOptions {
+  remoter: Remoter;
+  /** Server header value. */
+  name?: string;
+  scheme?: string;
+  /** The server's bound address, for the env and for requests without a usable Host. */
+  ha?: readonly [string, number];
+  limits?: Partial<RequestLimits>;
+  /** Parse JSON bodies into `requestant.data` for every request, not only JSON ones. */
+  dictable?: boolean;
+  /** Send-buffer bytes above which response bodies are not pulled. */
+  highWater?: number;
+}
+
+/** Serves one connection: override `respond()` (the default echoes the request as JSON, as hio). */
+export class Steward {
+  readonly remoter: Remoter;
+  readonly requestant: Requestant;
+  readonly responder: Responder;
+  readonly stepper = new Stepper(stewardTable);
+  readonly name: string;
+  readonly scheme: string;
+  readonly ha: readonly [string, number];
+
+  #continued = false;
+  #halfClosed = false;
+  #controller: AbortController | null = null;
+
+  constructor({ remoter, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater }: StewardOptions) {
+    this.remoter = remoter;
+    this.name = name;
+    this.scheme = scheme;
+    this.ha = ha;
+    this.requestant = new Requestant({ msg: remoter.rxbs, dictable, limits });
+    this.responder = new Responder({ txbs: remoter.txbs, name, highWater });
+  }
+
+  /** True while a request is being answered. */
+  get busy(): boolean {
+    return this.stepper.hasTag("busy");
+  }
+
+  /** True once the connection is finished with (closed, cut off or timed out). */
+  get closed(): boolean {
+    return this.stepper.done;
+  }
+
+  /**
+   * Answers the parsed request. The default echoes it as JSON with hio's keys
+   * (version, method, path, qargs, fragment, headers, body, data).
+   */
+  respond(): Response | PromiseLike<Response> {
+    const r = this.requestant;
+    r.dictify();
+    return Response.json({
+      version: r.version,
+      method: r.method,
+      path: r.path,
+      qargs: r.qargs,
+      fragment: r.fragment,
+      headers: [...r.headers.items()],
+      body: Buffer.from(r.body).toString("utf8"),
+      data: r.data ?? null,
+    });
+  }
+
+  /** One tick of this connection. */
+  service(): void {
+    const remoter = this.remoter;
+    if (this.closed) return;
+    if (remoter.cutoff) {
+      // A reset (seen on receive, or on a write after a FIN) means the client has gone away.
+      // A FIN only ends its sending: what it sent before is still answered, then we close.
+      if (!remoter.ended || remoter.faulted) {
+        this.#cutoff();
+        return;
+      }
+      this.#halfClosed = true;
+    }
+    for (let round = 0; round < 2; round++) {
+      const state = this.stepper.state;
+      if (state === WAITING) {
+        if (!this.#receive()) break;
+      }
+      if (this.stepper.state === RESPONDING || this.stepper.state === POURING) {
+        this.#pour();
+        // A finished keep-alive exchange may have the next request already buffered.
+        if (this.stepper.state !== WAITING || remoter.rxbs.length === 0) break;
+      } else {
+        break;
+      }
+    }
+    if (remoter.cutoff && this.stepper.state === WAITING) {
+      // The peer's FIN: what it sent before has been answered; no further request can come.
+      this.stepper.step(PEER_ENDED);
+    }
+    if (this.stepper.state === CLOSING && this.#drained()) {
+      this.stepper.step(DRAINED);
+      remoter.close();
+      return;
+    }
+    if (this.busy && !this.#halfClosed) {
+      // hio's pour: a response under way keeps the connection alive (but not after the peer's
+      // FIN, so a reply nobody reads any more still ends by tymeout).
+      remoter.refresh();
+    } else if (remoter.tymeout > 0 && remoter.tymer.expired) {
+      this.#abandon(TYMEOUT);
+      remoter.close();
+    }
+  }
+
+  /** Closes the connection at once, aborting any response. */
+  close(): void {
+    this.#abandon(CUTOFF);
+    this.remoter.close();
+  }
+
+  /** Parses; on a whole request dispatches it. Returns true when a response started. */
+  #receive(): boolean {
+    const requestant = this.requestant;
+    if (!requestant.parse()) {
+      if (requestant.expectContinue && !this.#continued) {
+        this.#continued = true;
+        this.remoter.tx(CONTINUE);
+      }
+      return false;
+    }
+    if (requestant.errored) {
+      const message = errorMessage(requestant.error, { name: this.name, persisted: false, chunkable: true });
+      this.remoter.tx(message.bytes);
+      this.stepper.step(FAILED);
+      this.stepper.step(LAST);
+      return false;
+    }
+    this.stepper.step(PARSED);
+    const exchange = {
+      method: requestant.method,
+      chunkable: requestant.versionInfo[1] >= 1,
+      persisted: requestant.persisted,
+    };
+    let result: Response | PromiseLike<Response> | { error: unknown };
+    try {
+      result = this.respond();
+    } catch (error) {
+      result = { error };
+    }
+    this.responder.start(result, exchange);
+    return true;
+  }
+
+  #pour(): void {
+    const responder = this.responder;
+    responder.service();
+    if (this.stepper.state === RESPONDING && responder.headed) this.stepper.step(HEADED);
+    if (responder.ended || responder.aborted) {
+      const persisted = responder.ended && responder.persisted && this.requestant.persisted;
+      this.#finish();
+      if (persisted) {
+        this.stepper.step(ENDED);
+        this.requestant.reinit();
+        responder.reset();
+        this.#continued = false;
+      } else {
+        this.stepper.step(LAST);
+      }
+    }
+  }
+
+  /** True once everything queued has been handed to the socket (close() flushes the socket's own). */
+  #drained(): boolean {
+    return this.remoter.txbs.length === 0;
+  }
+
+  #cutoff(): void {
+    this.#abandon(CUTOFF);
+  }
+
+  /** Ends the connection's life: a response under way is aborted (its signal fires once). */
+  #abandon(event: number): void {
+    if (this.#controller !== null && this.responder.busy) this.#controller.abort();
+    this.#controller = null;
+    this.responder.abort();
+    this.stepper.step(event);
+  }
+
+  #finish(): void {
+    this.#controller = null; // a normal finish never aborts the signal
+  }
+
+  /** Makes a fresh abort signal for a request's handler; aborted if the peer goes away. */
+  protected signal(): AbortSignal {
+    this.#controller = new AbortController();
+    return this.#controller.signal;
+  }
+
+  /** The environ for the current request. */
+  protected env(tyme: number | null): HttpEnv {
+    const [remoteAddress, remotePort] = this.remoter.ca;
+    return {
+      requestant: this.requestant,
+      remoteAddress,
+      remotePort,
+      scheme: this.scheme,
+      serverName: this.ha[0],
+      serverPort: this.ha[1],
+      tyme,
+    };
+  }
+}
+
+/** A Steward whose `respond()` hands a fetch `Request` to an app. */
+export class AppSteward extends Steward {
+  readonly app: FetchApp;
+
+  constructor(options: StewardOptions & { app: FetchApp }) {
+    super(options);
+    this.app = options.app;
+  }
+
+  override respond(): Response | PromiseLike<Response> {
+    let request: Request;
+    try {
+      request = toRequest(this.requestant, this.scheme, this.ha, this.signal());
+    } catch {
+      throw new HTTPError({ status: 400, title: "Bad Request", detail: "the request target and Host do not make a URL" });
+    }
+    return this.app(request, this.env(this.remoter.tymer.tyme));
+  }
+}
+
+const BODYLESS = new Set(["GET", "HEAD"]);
+
+/** Builds the fetch Request an app sees: absolute URL from Host and target, every field, body. */
+export function toRequest(
+  r: Requestant,
+  scheme: string,
+  ha: readonly [string, number],
+  signal?: AbortSignal,
+): Request {
+  const target = r.url;
+  let url: string;
+  if (target.startsWith("/")) {
+    const host = r.headers.get("host") || `${ha[0]}:${ha[1]}`;
+    url = `${scheme}://${host}${target}`;
+  } else if (target === "*") {
+    url = `${scheme}://${r.headers.get("host") || `${ha[0]}:${ha[1]}`}/`;
+  } else {
+    url = target; // absolute-form
+  }
+  const headers = new Headers();
+  for (const [name, value] of r.headers.items()) headers.append(name, value);
+  const init: RequestInit = { method: r.method, headers };
+  if (signal !== undefined) init.signal = signal;
+  if (r.body.length > 0 && !BODYLESS.has(r.method.toUpperCase())) init.body = r.body;
+  return new Request(url, init);
+}
