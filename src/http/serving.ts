@@ -7,7 +7,7 @@ import { Doer } from "../base/doing.ts";
 import type { DoerOptions } from "../base/doing.ts";
 import type { Tymth } from "../base/tyming.ts";
 import { Server as TcpServer, ServerTls } from "../tcp/index.ts";
-import type { MemoryNetwork, Remoter } from "../tcp/index.ts";
+import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { AppSteward, Steward } from "./stewarding.ts";
 import type { FetchApp, StewardOptions } from "./stewarding.ts";
@@ -27,6 +27,8 @@ export interface BareServerOptions {
   keypath?: string;
   certpath?: string;
   cafilepath?: string;
+  /** Client certificates: "required" (the default with a cafilepath, as hio), "optional" or "none". */
+  certify?: Certify;
   /** Server header value. */
   name?: string;
   /** Serve over an in-memory network instead of real sockets (simulated tyme, deterministic). */
@@ -64,6 +66,7 @@ export class BareServer implements Disposable {
     keypath,
     certpath,
     cafilepath,
+    certify,
     name = "hio-ts",
     network,
     limits,
@@ -72,7 +75,7 @@ export class BareServer implements Disposable {
   }: BareServerOptions = {}) {
     const tls = keypath !== undefined && certpath !== undefined;
     const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout, bufsize, network };
-    this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath }) : new TcpServer(options);
+    this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath, certify: certify ?? (cafilepath ? "required" : "none") }) : new TcpServer(options);
     this.scheme = scheme ?? (tls ? "https" : "http");
     this.name = name;
     this.limits = limits;

@@ -1,3 +1,7 @@
+import { readFileSync } from "node:fs";
+import https from "node:https";
+import type { TLSSocket } from "node:tls";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { Tymist, http } from "../../src/index.ts";
 import type { HttpEnv } from "../../src/index.ts";
@@ -264,5 +268,66 @@ describe("Server with a fetch app", () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(events).toEqual(["abort /hang"]);
+  });
+});
+
+describe("HTTPS", () => {
+  const certs = (name: string): string => fileURLToPath(new URL(`../tcp/certs/${name}`, import.meta.url));
+
+  function get(port: number, options: https.RequestOptions = {}): Promise<{ status: number; body: string; authorized: boolean }> {
+    return new Promise((resolve, reject) => {
+      const request = https.get({ host: "127.0.0.1", port, path: "/secure", ca: readFileSync(certs("ca.crt")), agent: false, ...options }, (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body, authorized: (response.socket as TLSSocket).authorized }));
+      });
+      request.on("error", reject);
+    });
+  }
+
+  it("serves a fetch app over TLS with the https scheme", async () => {
+    const { port, step } = open((request) => new Response(request.url), { keypath: certs("server.key"), certpath: certs("server.crt") });
+    const reply = await drive(step, get(port));
+    expect(reply).toEqual({ status: 200, body: "https://127.0.0.1:" + port + "/secure", authorized: true });
+  });
+
+  it("requires a client certificate signed by the CA when given a cafilepath, as hio", async () => {
+    const { port, step } = open(() => new Response("client ok"), {
+      keypath: certs("server.key"),
+      certpath: certs("server.crt"),
+      cafilepath: certs("ca.crt"),
+    });
+    const signed = await drive(step, get(port, { key: readFileSync(certs("client.key")), cert: readFileSync(certs("client.crt")) }));
+    expect(signed.body).toBe("client ok");
+    await expect(drive(step, get(port))).rejects.toThrow();
+  });
+});
+
+describe("BareServer with a Steward of one's own", () => {
+  it("answers with an overridden respond() and hio's CustomResponder", async () => {
+    class Hello extends http.Steward {
+      override respond(): Response {
+        const bytes = new http.CustomResponder().build({ status: 201, data: { path: this.requestant.path } });
+        const text = Buffer.from(bytes).toString("latin1");
+        return new Response(text.slice(text.indexOf("\r\n\r\n") + 4), { status: 201, headers: { "content-type": "application/json" } });
+      }
+    }
+    const { port, step } = open(undefined, { steward: (options) => new Hello(options) });
+    const { replies } = await ask(port, step, "GET /mine HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect(replies[0]!.status).toBe(201);
+    expect(JSON.parse(replies[0]!.body.toString())).toEqual({ path: "/mine" });
+  });
+
+  it("builds hio's CustomResponder replies: table reason, Server, Date, compact JSON with its length (S7)", () => {
+    const text = Buffer.from(new http.CustomResponder().build({ status: 200, data: { a: 1 } })).toString("latin1");
+    const [head, body] = text.split("\r\n\r\n");
+    const lines = head!.split("\r\n");
+    expect(lines[0]).toBe("HTTP/1.1 200 OK");
+    expect(lines).toContain("Server: hio-ts");
+    expect(lines).toContain("Content-Type: application/json; charset=utf-8");
+    expect(lines).toContain("Content-Length: 7");
+    expect(lines.some((line) => /^Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(line))).toBe(true);
+    expect(body).toBe('{"a":1}');
   });
 });
