@@ -233,7 +233,7 @@ export class Responder {
     if (!hasDate) head += `date: ${httpDate1123()}\r\n`;
     if (framing === "length" || (framing === "none" && declared !== null && this.#exchange.method === "HEAD")) {
       head += `content-length: ${framing === "length" ? length : declared}\r\n`;
-    } else if (framing === "none" && this.status !== 204 && this.status !== 304 && this.status >= 200) {
+    } else if (framing === "none" && this.#exchange.method !== "HEAD" && this.status !== 204 && this.status !== 304 && this.status >= 200) {
       head += "content-length: 0\r\n";
     } else if (framing === "chunked") {
       head += "transfer-encoding: chunked\r\n";
