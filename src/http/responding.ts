@@ -308,7 +308,10 @@ export class Responder {
   /** Starts a read of the body stream unless one is under way or the buffers are full. */
   #pull(): void {
     if (this.#reading || this.#done || this.#reader === null) return;
-    if (this.#buffered + this.txbs.length >= this.highWater) return;
+    // Past the high-water mark, read no further; but before the head, read on until a second
+    // piece or the end, so a body given whole (one large piece) still gets a Content-Length.
+    const choosing = this.stepper.state === HEADING && this.#chunks.length < 2;
+    if (this.#buffered + this.txbs.length >= this.highWater && !choosing) return;
     this.#reading = true;
     const generation = this.#generation;
     this.#reader.read().then(

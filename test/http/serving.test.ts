@@ -331,3 +331,14 @@ describe("BareServer with a Steward of one's own", () => {
     expect(body).toBe('{"a":1}');
   });
 });
+
+describe("Content-Length for bodies given whole", () => {
+  it("frames a large body given as one piece by Content-Length, not chunked", async () => {
+    const big = Buffer.alloc(300_000, 0x61);
+    const { port, step } = open(() => new Response(big));
+    const { replies } = await ask(port, step, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect(replies[0]!.framing).toBe("length");
+    expect(replies[0]!.get("content-length")).toBe("300000");
+    expect(replies[0]!.body.equals(big)).toBe(true);
+  });
+});
