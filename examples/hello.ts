@@ -2,6 +2,7 @@
  * Hello World over hio-ts: the benchmark subject, run as a user would, a ServerDoer in a Doist.
  *
  *   PORT=8080 npx tsx examples/hello.ts
+ *   TOCK=0 PORT=8080 npx tsx examples/hello.ts   # TOCK: the Doist's tock (default 1/1024)
  */
 import { Doist, http } from "../src/index.ts";
 
@@ -10,6 +11,6 @@ const hello = (): Response => new Response("Hello World!", { headers: { "content
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
 const server = http.openServer({ app: hello, host, port });
-const doist = new Doist({ real: true, tock: 1 / 1024, doers: [new http.ServerDoer({ server })] });
+const doist = new Doist({ real: true, tock: Number(process.env.TOCK ?? 1 / 1024), doers: [new http.ServerDoer({ server })] });
 console.log(`hello server on http://${server.eha[0]}:${server.eha[1]}/ (Ctrl-C stops it)`);
 await doist.do();
