@@ -75,6 +75,7 @@ export class Responder {
   #streamError: unknown = null;
   #framing: "length" | "chunked" | "close" | "none" = "none";
   #length = 0; // declared Content-Length when framing is "length"
+  #wholeLength = -1; // size of a body given whole, -1 when it is a stream
   #generation = 0; // ignores reads that settle after a reset
 
   constructor({ txbs, name = "hio-ts", highWater = 65536 }: ResponderOptions) {
@@ -152,6 +153,7 @@ export class Responder {
     this.#streamError = null;
     this.#framing = "none";
     this.#length = 0;
+    this.#wholeLength = -1;
   }
 
   #accept(settled: Settled): void {
@@ -161,9 +163,22 @@ export class Responder {
       this.#writeError(error);
       return;
     }
-    this.response = settled.response;
-    this.status = this.response.status;
-    const body = this.response.body;
+    const response = settled.response;
+    this.response = response;
+    this.status = response.status;
+    // A body given whole (a string or bytes) is taken as it is: the reply can then go out in
+    // this same tick, framed by Content-Length, without a read through the body's stream.
+    const whole = wholeBody(response);
+    if (whole !== null) {
+      this.#wholeLength = whole.length;
+      if (this.#bodyAllowed() && whole.length > 0) {
+        this.#chunks.push(whole);
+        this.#buffered = whole.length;
+      }
+      this.#done = true;
+      return;
+    }
+    const body = response.body;
     if (body !== null && this.#bodyAllowed()) {
       this.#reader = body.getReader();
       this.#pull();
@@ -231,8 +246,9 @@ export class Responder {
     }
     if (!hasServer) head += `server: ${this.name}\r\n`;
     if (!hasDate) head += `date: ${httpDate1123()}\r\n`;
-    if (framing === "length" || (framing === "none" && declared !== null && this.#exchange.method === "HEAD")) {
-      head += `content-length: ${framing === "length" ? length : declared}\r\n`;
+    const headLength = declared ?? (this.#wholeLength >= 0 ? String(this.#wholeLength) : null);
+    if (framing === "length" || (framing === "none" && headLength !== null && this.#exchange.method === "HEAD")) {
+      head += `content-length: ${framing === "length" ? length : headLength}\r\n`;
     } else if (framing === "none" && this.#exchange.method !== "HEAD" && this.status !== 204 && this.status !== 304 && this.status >= 200) {
       head += "content-length: 0\r\n";
     } else if (framing === "chunked") {
@@ -347,4 +363,26 @@ export class Responder {
     this.#reading = false;
     if (reader !== null) void reader.cancel().catch(() => {});
   }
+}
+
+/** undici keeps a Response's body source (string or bytes) under its `state` symbol. */
+const stateKey = Object.getOwnPropertySymbols(new Response("")).find((key) => key.description === "state");
+
+/**
+ * The bytes of a body given whole (a string, bytes or JSON) when the Response's body stream is
+ * untouched; null for streams and anything else, which are read through the stream.
+ */
+export function wholeBody(response: Response): Uint8Array | null {
+  if (stateKey === undefined || response.bodyUsed) return null;
+  const body = (response as unknown as Record<symbol, { body?: { stream?: ReadableStream; source?: unknown; length?: number | null } | null }>)[stateKey]?.body;
+  if (body === null || body === undefined) return null;
+  if (body.stream?.locked === true) return null;
+  const source = body.source;
+  if (typeof source === "string") {
+    const bytes = Buffer.from(source, "utf8");
+    return bytes.length === body.length ? bytes : null;
+  }
+  if (source instanceof Uint8Array) return source.length === body.length ? source : null;
+  if (source instanceof ArrayBuffer) return source.byteLength === body.length ? new Uint8Array(source) : null;
+  return null;
 }

@@ -70,6 +70,8 @@ export class Steward {
   readonly scheme: string;
   readonly ha: readonly [string, number];
 
+  /** Requests dispatched on this connection so far. */
+  exchanges = 0;
   #continued = false;
   #halfClosed = false;
   #controller: AbortController | null = null;
@@ -181,6 +183,7 @@ export class Steward {
       return false;
     }
     this.stepper.step(PARSED);
+    this.exchanges += 1;
     const exchange = {
       method: requestant.method,
       chunkable: requestant.versionInfo[1] >= 1,
@@ -235,9 +238,14 @@ export class Steward {
     this.#controller = null; // a normal finish never aborts the signal
   }
 
-  /** Makes a fresh abort signal for a request's handler; aborted if the peer goes away. */
-  protected signal(): AbortSignal {
-    this.#controller = new AbortController();
+  /**
+   * The current request's abort signal, made on first use (most apps never read it): aborted
+   * once if the peer goes away before the response ended, never after a normal finish.
+   */
+  protected signal(exchange = this.exchanges): AbortSignal {
+    // A signal read after its exchange finished belongs to no live response: it never aborts.
+    if (exchange !== this.exchanges) return new AbortController().signal;
+    this.#controller ??= new AbortController();
     return this.#controller.signal;
   }
 
@@ -268,10 +276,14 @@ export class AppSteward extends Steward {
   override respond(): Response | PromiseLike<Response> {
     let request: Request;
     try {
-      request = toRequest(this.requestant, this.scheme, this.ha, this.signal());
+      request = toRequest(this.requestant, this.scheme, this.ha);
     } catch {
       throw new HTTPError({ status: 400, title: "Bad Request", detail: "the request target and Host do not make a URL" });
     }
+    // The signal is made only if the app reads it: a Request built with a signal costs an
+    // AbortController and a cleanup registration per request, which stalls a busy server.
+    const exchange = this.exchanges;
+    Object.defineProperty(request, "signal", { get: () => this.signal(exchange), configurable: true });
     return this.app(request, this.env(this.remoter.tymer.tyme));
   }
 }

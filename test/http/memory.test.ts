@@ -115,16 +115,16 @@ describe("http.Server and tcp.Client on a MemoryNetwork in one simulated-tyme Do
   // A tx() leaves with the sender's next service (a tick later) and arrives a latency after that.
   const HOP = TOCK + LATENCY;
 
-  it("answers a GET: the request a hop after it is sent, the whole response a hop after the app", async () => {
+  it("answers a GET: the request a hop after it is sent, the whole response a latency after the app", async () => {
     const { trace, network } = await scenario([GET("/hello")], 0.5);
     const sent = 2 * LATENCY; // connected: the SYN there and back
     expect(trace).toEqual([
       [sent, "client connected"],
       [sent, "client sends", "GET /hello"],
       [sent + HOP, "app gets", "GET /hello from 127.0.0.1:49153"],
-      // the body is read through a promise: head and body go out together on the next tick
-      [sent + 2 * HOP, "client rx", expect.any(Number)],
-      [sent + 2 * HOP, "client got", 200, "length", "Hello World!"],
+      // a body given whole goes out with its head in the tick the app answered
+      [sent + HOP + LATENCY, "client rx", expect.any(Number)],
+      [sent + HOP + LATENCY, "client got", 200, "length", "Hello World!"],
     ]);
     expect(network.openEnds).toBe(0); // the Doist's exit closed server and client
     expect(network.openListeners).toBe(0);
@@ -134,14 +134,14 @@ describe("http.Server and tcp.Client on a MemoryNetwork in one simulated-tyme Do
     const { trace, stewardsSeen } = await scenario([GET("/hello"), GET("/json")], 1);
     const got = trace.filter((e) => e[1] === "client got" || e[1] === "app gets" || e[1] === "client sends");
     const first = 2 * LATENCY;
-    const second = first + 2 * HOP; // sent as soon as the first answer was whole
+    const second = first + HOP + LATENCY; // sent as soon as the first answer was whole
     expect(got).toEqual([
       [first, "client sends", "GET /hello"],
       [first + HOP, "app gets", "GET /hello from 127.0.0.1:49153"],
       [second, "client got", 200, "length", "Hello World!"],
       [second, "client sends", "GET /json"],
       [second + HOP, "app gets", "GET /json from 127.0.0.1:49153"], // the same connection
-      [second + 2 * HOP, "client got", 200, "length", JSON.stringify({ sim: true, tyme: second + HOP })],
+      [second + HOP + LATENCY, "client got", 200, "length", JSON.stringify({ sim: true, tyme: second + HOP })],
     ]);
     expect(stewardsSeen).toBe(1);
   });

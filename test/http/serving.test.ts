@@ -342,3 +342,20 @@ describe("Content-Length for bodies given whole", () => {
     expect(replies[0]!.body.equals(big)).toBe(true);
   });
 });
+
+describe("HEAD of a streamed body", () => {
+  it("sends no Content-Length when the size is not known ahead (RFC 9110 §8.6)", async () => {
+    const stream = (): ReadableStream<Uint8Array> =>
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("streamed"));
+          controller.close();
+        },
+      });
+    const { port, step } = open(() => new Response(stream()));
+    const { replies } = await ask(port, step, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 2, [true, false]);
+    expect(replies[0]!.get("content-length")).toBeUndefined();
+    expect(replies[0]!.body.length).toBe(0);
+    expect(replies[1]!.body.toString()).toBe("streamed");
+  });
+});
