@@ -49,6 +49,9 @@ const NONE = Symbol("none");
  * await doist.do({ doers: [new Doer()] });
  */
 export class Doist extends Tymist {
+  /** Real time: waits shorter than this many milliseconds are spent in event-loop turns. */
+  static Spin = 0.25;
+
   name: string;
   real: boolean;
   limit: number | null;
@@ -183,14 +186,22 @@ export class Doist extends Tymist {
     return turned;
   }
 
-  /** Waits until `performance.now()` reaches `due` (one turn at least; none lost if late). */
+  /**
+   * Waits until `performance.now()` reaches `due` (one turn at least; none lost if late).
+   * Timers cannot wait less than a millisecond, so the last quarter millisecond is spent in
+   * event-loop turns: sub-millisecond tocks keep their pace (and keep a core busy).
+   */
   async #until(due: number): Promise<void> {
     let remaining = due - performance.now();
     if (remaining <= 0) return this.#turn();
     while (remaining > 0 && !this.#interrupted) {
-      const waited = new Promise<void>(this.#settle);
-      this.#timer = setTimeout(this.#awake, Math.ceil(remaining));
-      await waited;
+      if (remaining < Doist.Spin) {
+        await this.#turn();
+      } else {
+        const waited = new Promise<void>(this.#settle);
+        this.#timer = setTimeout(this.#awake, Math.ceil(remaining));
+        await waited;
+      }
       remaining = due - performance.now();
     }
   }
