@@ -4,7 +4,7 @@
  * (bench/node-hello.mjs), both loaded by autocannon from this process while each server runs in
  * a child process of its own, one server at a time, on 127.0.0.1.
  *
- *   npm run bench:http -- --duration 5 --warmup 1 --connections 10,100 --tocks 1/1024,0
+ *   npm run bench:http -- --duration 5 --warmup 1 --connections 10,100 --tocks 1/1024,1/8192
  *   npm run bench:http -- --cpu-prof <dir>   # also profile our servers; prints top self time
  *
  * Each flag may be given as an environment variable instead (DURATION, WARMUP, CONNECTIONS,
@@ -40,7 +40,7 @@ const duration = Number(flags.duration ?? env.DURATION ?? 5);
 const warmup = Number(flags.warmup ?? env.WARMUP ?? 1);
 const connectionCounts = list(flags.connections ?? env.CONNECTIONS ?? "10,100").map(Number);
 const pipelining = Number(flags.pipelining ?? env.PIPELINING ?? 1);
-const tocks = list(flags.tocks ?? env.TOCKS ?? "1/1024,0");
+const tocks = list(flags.tocks ?? env.TOCKS ?? "1/1024,1/8192");
 const profileDir = flags["cpu-prof"] ?? env.CPU_PROF;
 
 interface Subject {
@@ -248,12 +248,12 @@ const fmt = (ms: number) => (Number.isNaN(ms) ? "n/a" : ms < 10 ? ms.toFixed(2) 
 
 function table(rows: Row[]): string {
   const lines = [
-    "| server | connections | req/s | p50 ms | p99 ms | p99.9 ms | errors/timeouts/non-2xx | server CPU % | loader CPU % | req/s ours/node |",
+    "| server | connections | req/s | p50 ms | p99 ms | p99.9 ms | errors/timeouts/non-2xx | server CPU % | loader CPU % | req/s vs node:http |",
     "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const row of rows) {
     const node = rows.find((r) => !r.ours && r.connections === row.connections);
-    const ratio = row.ours && node !== undefined ? (row.rps / node.rps).toFixed(2) : "";
+    const ratio = node !== undefined && row !== node ? (row.rps / node.rps).toFixed(2) : "";
     lines.push(
       `| ${row.server} | ${row.connections} | ${Math.round(row.rps).toLocaleString("en")} | ${fmt(row.p50)} | ${fmt(row.p99)} | ` +
         `${fmt(row.p999)} | ${row.errors}/${row.timeouts}/${row.non2xx} | ` +
@@ -265,7 +265,10 @@ function table(rows: Row[]): string {
 
 async function main(): Promise<void> {
   const began = Date.now();
-  const subjects: Subject[] = [{ name: "node:http", args: [path.join(root, "bench", "node-hello.mjs")], env: {}, ours: false }];
+  const subjects: Subject[] = [
+    { name: "node:http", args: [path.join(root, "bench", "node-hello.mjs")], env: {}, ours: false },
+    { name: "node:http + fetch objects", args: [path.join(root, "bench", "node-fetch-hello.mjs")], env: {}, ours: false },
+  ];
   for (const tock of tocks) {
     const value = fraction(tock);
     const args = ["--import", "tsx"];
