@@ -253,3 +253,13 @@ export function unquote(text: string): string {
     return utf8.decode(bytes);
   });
 }
+
+/** hio's dictify: `body` parsed as UTF-8 JSON, or null when it is empty or not JSON. */
+export function jsonOf(body: Uint8Array): unknown {
+  if (body.length === 0) return null;
+  try {
+    return JSON.parse(utf8.decode(body));
+  } catch {
+    return null;
+  }
+}

@@ -17,7 +17,7 @@ import type { RequestantEventType } from "../../machines/requestant.ts";
 import { Accrual, ChunkScanner } from "./chunking.ts";
 import { Hict } from "./hicting.ts";
 import { Framing } from "./framing.ts";
-import { CR, HTTPError, LF, latin1 } from "./httping.ts";
+import { CR, HTTPError, LF, jsonOf, latin1 } from "./httping.ts";
 import { DONE, FieldScanner, MORE, RequestLineScanner } from "./scanning.ts";
 import { Qargs, splitTarget } from "./targeting.ts";
 
@@ -75,7 +75,6 @@ const ERROR = event("error");
 const RESET = event("reset");
 
 const EMPTY = new Uint8Array(0);
-const utf8 = new TextDecoder("utf-8");
 
 /**
  * One connection's request parser (hio's Requestant): `parse()` after each receive, read the
@@ -227,14 +226,7 @@ export class Requestant {
    * (null when it is not JSON); returns `data`.
    */
   dictify(): unknown {
-    this.data = null;
-    if ((this.jsoned || this.dictable) && this.body.length > 0) {
-      try {
-        this.data = JSON.parse(utf8.decode(this.body));
-      } catch {
-        this.data = null;
-      }
-    }
+    this.data = this.jsoned || this.dictable ? jsonOf(this.body) : null;
     return this.data;
   }
 

@@ -9,7 +9,7 @@ import { Accrual, ChunkScanner } from "./chunking.ts";
 import { EventSource } from "./eventing.ts";
 import type { ServerSentEvent } from "./eventing.ts";
 import { Hict } from "./hicting.ts";
-import { CR, HTTPException, LF, PrematureClosure, splitList } from "./httping.ts";
+import { CR, HTTPException, LF, PrematureClosure, jsonOf, splitList } from "./httping.ts";
 import { DONE, FieldScanner, Kind, MORE } from "./scanning.ts";
 import { StatusLineScanner } from "./statusing.ts";
 
@@ -54,7 +54,6 @@ const Phase = { Line: 0, Headers: 1, Length: 2, Size: 3, Data: 4, Trailers: 5, C
 const REDIRECTS = new Set([300, 301, 302, 303, 307, 308]);
 const CHARSET = /;[ \t]*charset[ \t]*=[ \t]*"?([^";, \t]+)/;
 const EMPTY = new Uint8Array(0);
-const utf8 = new TextDecoder("utf-8");
 
 /**
  * One connection's response parser: `reinit({ method })` before each response, `parse()`
@@ -204,14 +203,7 @@ export class Respondent {
 
   /** hio's dictify: the body as JSON into `data` when jsoned or dictable (null if not JSON). */
   dictify(): unknown {
-    this.data = null;
-    if ((this.jsoned || this.dictable) && this.body.length > 0) {
-      try {
-        this.data = JSON.parse(utf8.decode(this.body));
-      } catch {
-        this.data = null;
-      }
-    }
+    this.data = this.jsoned || this.dictable ? jsonOf(this.body) : null;
     return this.data;
   }
 

@@ -14,9 +14,10 @@ afterEach(() => {
 
 function open(app?: http.FetchApp, options: Partial<http.ServerOptions> = {}): { server: http.BareServer; port: number; step: () => void; tymist: Tymist } {
   const tymist = new Tymist({ tock: 1 / 32 });
-  const server = app
-    ? http.openServer({ app, host: "127.0.0.1", port: 0, tymth: tymist.tymen(), ...options })
-    : http.openServer({ host: "127.0.0.1", port: 0, tymth: tymist.tymen(), ...options });
+  // Tyme here runs one tock per event-loop turn, far faster than the clock, so an idle
+  // tymeout would fire during a client's ordinary pauses: off unless a test sets one.
+  const base = { host: "127.0.0.1", port: 0, tymth: tymist.tymen(), tymeout: 0, ...options };
+  const server = app ? http.openServer({ app, ...base }) : http.openServer(base);
   servers.push(server);
   const step = (): void => {
     server.service();
