@@ -20,6 +20,7 @@ export function echo(_request: Request, env: HttpEnv): Response {
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
 const server = http.openServer({ app: echo, host, port });
-const doist = new Doist({ real: true, tock: 1 / 1024, doers: [new http.ServerDoer({ server })] });
+const limit = process.env.LIMIT === undefined ? null : Number(process.env.LIMIT); // tyme to run, else until Ctrl-C
+const doist = new Doist({ real: true, tock: 1 / 1024, limit, doers: [new http.ServerDoer({ server })] });
 console.log(`echo server on http://${server.eha[0]}:${server.eha[1]}/ (Ctrl-C stops it)`);
 await doist.do();

@@ -1,0 +1,127 @@
+/**
+ * The examples run as a user runs them (`node --import tsx examples/<name>.ts`): the ones that
+ * end by themselves end with status 0 and print what they promise; the servers answer on a
+ * free port and stop on SIGINT.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const started = new Set<ChildProcess>();
+
+afterEach(() => {
+  for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");
+  started.clear();
+});
+
+function start(name: string, env: Record<string, string> = {}): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ["--import", "tsx", `examples/${name}.ts`], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.add(child);
+  let text = "";
+  child.stdout!.on("data", (data: Buffer) => (text += data.toString()));
+  child.stderr!.on("data", (data: Buffer) => (text += data.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => text, exited };
+}
+
+async function runToEnd(name: string): Promise<string> {
+  const { output, exited } = start(name);
+  expect(await exited).toBe(0);
+  return output();
+}
+
+/** Waits for the server's "http://127.0.0.1:PORT/" line and returns its base URL. */
+async function listening(output: () => string, exited: Promise<number | null>): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    const match = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(output());
+    if (match) return match[0];
+    const done = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50))]);
+    if (done) break;
+  }
+  throw new Error(`no URL printed; output was:\n${output()}`);
+}
+
+describe("examples that end by themselves", () => {
+  it("doers-in-doist: three doers share one tyme until the limit", async () => {
+    expect(await runToEnd("doers-in-doist")).toMatch(/doist done false at tyme 1; fast true, slow false, count true/);
+  });
+
+  it("dodoer-tree: exits nest inside enters", async () => {
+    expect(await runToEnd("dodoer-tree")).toMatch(/house: exit \(done false\)/);
+  });
+
+  it("doified-generator: every doified doer ends done", async () => {
+    expect(await runToEnd("doified-generator")).toMatch(/done: writer true, quick true, patient true; doist true at 1\.25/);
+  });
+
+  it("simulated-test: the trace is exact", async () => {
+    expect(await runToEnd("simulated-test")).toMatch(/ok: the trace is \[\[0\.625,"pressed"\]\]/);
+  });
+
+  it("echo-tcp: the client gets its lines echoed over real sockets", async () => {
+    const output = await runToEnd("echo-tcp");
+    expect(output).toMatch(/client <- "hio-ts"/);
+    expect(output).toMatch(/server: closed at tyme 1\.5/);
+  });
+
+  it("client: an http.Client and a server in one Doist on one connection", async () => {
+    expect(await runToEnd("client")).toMatch(/done: 1 connection\(s\) opened by the client/);
+  });
+});
+
+describe("example servers", () => {
+  async function serve(name: string, check: (base: string) => Promise<void>): Promise<void> {
+    const { child, output, exited } = start(name, { PORT: "0", HOST: "127.0.0.1", LIMIT: "60" });
+    const base = await listening(output, exited);
+    await check(base);
+    child.kill("SIGINT"); // the real-time Doist stops on SIGINT, exits its doers and ends
+    expect(await exited).toBe(0);
+  }
+
+  it("hello answers Hello World! as text/plain", async () => {
+    await serve("hello", async (base) => {
+      const response = await fetch(base);
+      expect(response.headers.get("content-type")).toBe("text/plain");
+      expect(await response.text()).toBe("Hello World!");
+    });
+  });
+
+  it("echo answers the conformance contract: target as received, every field line in order", async () => {
+    await serve("echo", async (base) => {
+      const response = await fetch(`${base}a%20b?x=1`, { method: "POST", body: "hi", headers: { "X-One": "1" } });
+      const echoed = (await response.json()) as { method: string; target: string; headers: [string, string][]; body: string };
+      expect(echoed.method).toBe("POST");
+      expect(echoed.target).toBe("/a%20b?x=1");
+      expect(echoed.headers.filter(([name]) => name.toLowerCase() === "x-one")).toEqual([[expect.any(String), "1"]]);
+      expect(echoed.body).toBe("hi");
+    });
+  });
+
+  it("hono runs a Hono app unchanged", async () => {
+    await serve("hono", async (base) => {
+      expect(await (await fetch(`${base}users/7?q=x`)).json()).toEqual({ id: "7", q: "x" });
+    });
+  });
+
+  it("demo (npm start) serves static files, a JSON echo and a stream of tyme", async () => {
+    await serve("demo", async (base) => {
+      const page = await fetch(`${base}static/`);
+      expect(page.headers.get("content-type")).toMatch(/text\/html/);
+      expect(await page.text()).toMatch(/<h1>hio-ts<\/h1>/);
+      const echoed = (await (await fetch(`${base}echo`, { method: "POST", body: "x" })).json()) as { body: string };
+      expect(echoed.body).toBe("x");
+      const stream = await fetch(`${base}tyme`);
+      expect(stream.headers.get("content-type")).toBe("text/event-stream");
+      const reader = stream.body!.getReader();
+      const { value } = await reader.read();
+      expect(new TextDecoder().decode(value)).toMatch(/^data: \{"tyme":\d+(\.\d+)?\}\n\n/);
+      await reader.cancel();
+    });
+  });
+});
