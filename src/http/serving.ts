@@ -194,7 +194,10 @@ export function openServer(options: ServerOptions = {}): BareServer {
   if (!server.reopen()) {
     server.close();
     const [host, port] = options.ha ?? [options.host ?? "", options.port ?? 0];
-    throw new Error(`http server could not listen on ${host || "*"}:${port}`);
+    throw new Error(
+      `http server could not listen on ${host || "*"}:${port}: is another server using that port? ` +
+        "Stop it, pick another port, or pass port 0 for any free one.",
+    );
   }
   return server;
 }

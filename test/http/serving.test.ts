@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import https from "node:https";
+import net from "node:net";
 import type { TLSSocket } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
@@ -358,5 +359,40 @@ describe("HEAD of a streamed body", () => {
     expect(replies[0]!.get("content-length")).toBeUndefined();
     expect(replies[0]!.body.length).toBe(0);
     expect(replies[1]!.body.toString()).toBe("streamed");
+  });
+});
+
+describe("openServer", () => {
+  it("closes the server and its connections at the end of a using block (S11)", async () => {
+    const tymist = new Tymist({ tock: 1 / 32 });
+    let port = 0;
+    let servant: http.BareServer["servant"] | null = null;
+    {
+      using server = http.openServer({ host: "127.0.0.1", port: 0, tymth: tymist.tymen(), tymeout: 0 });
+      port = server.ha[1];
+      servant = server.servant;
+      const step = (): void => {
+        server.service();
+        tymist.tick();
+      };
+      const reply = await drive(step, rawRequest(port, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", { until: responses(1) }));
+      expect(parseResponses(reply.bytes)[0]!.status).toBe(200);
+      expect(server.opened).toBe(true);
+    }
+    expect(servant.opened).toBe(false);
+    expect(servant.ixes.size).toBe(0);
+    const refused = new Promise<string>((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1", () => {
+        socket.destroy();
+        resolve("connected");
+      });
+      socket.on("error", reject);
+    });
+    await expect(refused).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("says which address could not be listened on", () => {
+    using taken = http.openServer({ host: "127.0.0.1", port: 0 });
+    expect(() => http.openServer({ host: "127.0.0.1", port: taken.ha[1] })).toThrow(/127\.0\.0\.1:\d+/);
   });
 });
