@@ -36,6 +36,8 @@ export interface BareServerOptions {
   limits?: Partial<RequestLimits>;
   /** Parse every request body as JSON into `requestant.data`. */
   dictable?: boolean;
+  /** Told of each app or body-stream failure (the reply is a 500); default: console.error. */
+  onError?: (error: unknown, steward: Steward) => void;
   /** Makes the Steward of each new connection (override to answer with your own respond()). */
   steward?: (options: StewardOptions) => Steward;
 }
@@ -51,6 +53,7 @@ export class BareServer implements Disposable {
   readonly scheme: string;
   readonly limits: Partial<RequestLimits> | undefined;
   readonly dictable: boolean;
+  readonly onError: ((error: unknown, steward: Steward) => void) | undefined;
   /** One Steward per open connection, keyed as the servant's ixes. */
   readonly stewards = new Map<string, Steward>();
   readonly #makeSteward: (options: StewardOptions) => Steward;
@@ -72,6 +75,7 @@ export class BareServer implements Disposable {
     limits,
     dictable = false,
     steward,
+    onError,
   }: BareServerOptions = {}) {
     const tls = keypath !== undefined && certpath !== undefined;
     const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout, bufsize, network };
@@ -80,6 +84,7 @@ export class BareServer implements Disposable {
     this.name = name;
     this.limits = limits;
     this.dictable = dictable;
+    this.onError = onError;
     this.#makeSteward = steward ?? ((options) => this.makeSteward(options));
   }
 
@@ -164,6 +169,7 @@ export class BareServer implements Disposable {
       ha: this.servant.eha,
       limits: this.limits,
       dictable: this.dictable,
+      onError: this.onError,
     });
   }
 }

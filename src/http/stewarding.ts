@@ -58,6 +58,8 @@ export interface StewardOptions {
   dictable?: boolean;
   /** Send-buffer bytes above which response bodies are not pulled. */
   highWater?: number;
+  /** Told of an app's or a body stream's failure (not of an HTTPError it threw on purpose). */
+  onError?: (error: unknown, steward: Steward) => void;
 }
 
 /** Serves one connection: override `respond()` (the default echoes the request as JSON, as hio). */
@@ -76,8 +78,11 @@ export class Steward {
   #halfClosed = false;
   #controller: AbortController | null = null;
 
-  constructor({ remoter, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater }: StewardOptions) {
+  readonly #onError: ((error: unknown, steward: Steward) => void) | undefined;
+
+  constructor({ remoter, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError }: StewardOptions) {
     this.remoter = remoter;
+    this.#onError = onError;
     this.name = name;
     this.scheme = scheme;
     this.ha = ha;
@@ -112,6 +117,16 @@ export class Steward {
       body: Buffer.from(r.body).toString("utf8"),
       data: r.data ?? null,
     });
+  }
+
+  /** Reports a failed response: to `onError` when given, else to the console with the request. */
+  protected onError(error: unknown): void {
+    if (this.#onError !== undefined) {
+      this.#onError(error, this);
+      return;
+    }
+    const { method, url } = this.requestant;
+    console.error(`hio-ts: ${method} ${url} from ${this.remoter.ca.join(":")} failed:`, error);
   }
 
   /** One tick of this connection. */
@@ -205,6 +220,8 @@ export class Steward {
     if (this.stepper.state === RESPONDING && responder.headed) this.stepper.step(HEADED);
     if (responder.ended || responder.aborted) {
       const persisted = responder.ended && responder.persisted && this.requestant.persisted;
+      // An HTTPError is an answer the app chose; anything else is a fault worth reporting.
+      if (responder.error !== null && !(responder.error instanceof HTTPError)) this.onError(responder.error);
       this.#finish();
       if (persisted) {
         this.stepper.step(ENDED);

@@ -165,19 +165,22 @@ describe("Server with a fetch app", () => {
   });
 
   it("answers 500 when the app throws or rejects, its own status for an HTTPError, and keeps serving (H12)", async () => {
+    const failures: string[] = [];
+    const onError = (error: unknown): void => void failures.push((error as Error).message);
     const { port, step } = open((request) => {
       const path = new URL(request.url).pathname;
       if (path === "/throw") throw new Error("boom");
       if (path === "/reject") return Promise.reject(new Error("late boom"));
       if (path === "/teapot") throw new http.HTTPError({ status: 418, title: "Teapot", detail: "short and stout", headers: { "x-why": "tea" } });
       return new Response("fine");
-    });
+    }, { onError });
     const raw = ["/throw", "/reject", "/teapot", "/"].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join("");
     const { replies } = await ask(port, step, raw, 4);
     expect(replies.map((r) => r.status)).toEqual([500, 500, 418, 200]);
     expect(replies[2]!.get("x-why")).toBe("tea");
     expect(replies[2]!.body.toString()).toBe("418 I'm a Teapot\nTeapot\nshort and stout\n");
     expect(replies[3]!.body.toString()).toBe("fine");
+    expect(failures).toEqual(["boom", "late boom"]); // reported; the HTTPError was an answer
   });
 
   it("closes only the failing connection when a body fails after the head went out", async () => {
