@@ -25,6 +25,8 @@ export type {
   DoDoerOptions,
   DoDoerDoOptions,
 } from "./base/doing.ts";
+export { ServicingDoer } from "./base/servicing.ts";
+export type { Servicing } from "./base/servicing.ts";
 export * as tcp from "./tcp/index.ts";
 export * as http from "./http/index.ts";
 export type { FetchApp, HttpEnv } from "./http/index.ts";

@@ -4,7 +4,7 @@
  * appends it to `responses`; server-sent events go to `events` as they arrive. ClientDoer runs
  * a Client in a Doist: enter winds and opens, recur services, exit closes.
  */
-import { Doer } from "../base/doing.ts";
+import { ServicingDoer } from "../base/servicing.ts";
 import type { DoerOptions } from "../base/doing.ts";
 import { Tymer } from "../base/tyming.ts";
 import type { Tymth } from "../base/tyming.ts";
@@ -396,32 +396,12 @@ export interface ClientDoerOptions extends DoerOptions {
 }
 
 /** hio's http ClientDoer: enter winds and opens the client, recur services it, exit closes it. */
-export class ClientDoer extends Doer {
-  readonly client: Client;
-
+export class ClientDoer extends ServicingDoer<Client> {
   constructor({ client, ...options }: ClientDoerOptions) {
-    super(options);
-    this.client = client;
-    if (this.tymth) client.wind(this.tymth);
+    super(client, options);
   }
 
-  override wind(tymth: Tymth | null): void {
-    super.wind(tymth);
-    this.client?.wind(tymth);
-  }
-
-  override enter(): void {
-    this.client.wind(this.tymth);
-    this.client.reopen();
-  }
-
-  override recur(): boolean {
-    this.client.service();
-    return false;
-  }
-
-  override exit(): void {
-    this.client.close();
+  get client(): Client {
+    return this.servicing;
   }
 }
-

@@ -5,7 +5,7 @@
  */
 import type tls from "node:tls";
 import type { Tymth } from "../base/tyming.ts";
-import type { Address, Certify, Client as TcpClient, MemoryNetwork, WireLog } from "../tcp/index.ts";
+import type { Address, Client as TcpClient, ClientTlsOptions, MemoryNetwork, WireLog } from "../tcp/index.ts";
 import type { ServerSentEvent } from "./eventing.ts";
 import { Hict } from "./hicting.ts";
 import { defaultPort } from "./requesting.ts";
@@ -52,7 +52,10 @@ export interface ClientResponse {
   redirects?: ClientResponse[];
 }
 
-export interface ClientOptions extends RequestParts {
+/** TLS (tcp.ClientTls): client key and certificate, CA to verify the server, checks. */
+type TlsParts = Pick<ClientTlsOptions, "keypath" | "certpath" | "cafilepath" | "certify" | "hostify" | "certedhost" | "context">;
+
+export interface ClientOptions extends RequestParts, TlsParts {
   /** A tcp.Client (or ClientTls) to use instead of making one; its address wins. */
   connector?: TcpClient | null;
   /** Server host name or address (may carry ":port"); default 127.0.0.1. */
@@ -72,14 +75,6 @@ export interface ClientOptions extends RequestParts {
   bufsize?: number;
   wl?: WireLog | null;
   name?: string;
-  /** TLS (tcp.ClientTls): client key and certificate, CA to verify the server, checks. */
-  keypath?: string;
-  certpath?: string;
-  cafilepath?: string;
-  certify?: Certify;
-  hostify?: boolean;
-  certedhost?: string;
-  context?: tls.ConnectionOptions;
   /** Parse every response body as JSON into `data`, not only application/json ones. */
   dictable?: boolean;
   /** Follow redirects to the same scheme, host and port (hio's redirectable); default true. */

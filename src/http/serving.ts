@@ -3,8 +3,8 @@
  * `respond()`, Server hosts a fetch app (`(request, env) => Response`). ServerDoer runs either in
  * a Doist: enter opens, recur services, exit closes.
  */
-import { Doer } from "../base/doing.ts";
 import type { DoerOptions } from "../base/doing.ts";
+import { ServicingDoer } from "../base/servicing.ts";
 import type { Tymth } from "../base/tyming.ts";
 import { Server as TcpServer, ServerTls } from "../tcp/index.ts";
 import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
@@ -213,34 +213,22 @@ export interface ServerDoerOptions extends DoerOptions {
 }
 
 /** Runs a server in a Doist: enter winds and opens it, recur services it, exit closes it. */
-export class ServerDoer extends Doer {
-  readonly server: BareServer;
-
+export class ServerDoer extends ServicingDoer<BareServer> {
   constructor({ server, ...options }: ServerDoerOptions) {
-    super(options);
-    this.server = server;
+    super(server, options);
   }
 
-  override wind(tymth: Tymth | null): void {
-    super.wind(tymth);
-    this.server?.wind(tymth);
+  get server(): BareServer {
+    return this.servicing;
   }
 
-  /** Winds the server and opens it unless already open (so a port-0 address read early stays true). */
-  override enter(): void {
-    this.server.wind(this.tymth);
-    if (!this.server.opened && !this.server.reopen()) {
-      const [host, port] = this.server.ha;
-      throw new Error(`http.ServerDoer: the server could not listen on ${host || "*"}:${port}`);
-    }
-  }
-
-  override recur(): boolean {
-    this.server.service();
-    return false;
-  }
-
-  override exit(): void {
-    this.server.close();
+  /** Opens the server unless already open (so a port-0 address read early stays true). */
+  protected override open(server: BareServer): void {
+    if (server.opened || server.reopen()) return;
+    const [host, port] = server.ha;
+    throw new Error(
+      `http.ServerDoer: the server could not listen on ${host || "*"}:${port}: is another server using that port? ` +
+        "Stop it, pick another port, or pass port 0 for any free one.",
+    );
   }
 }

@@ -3,9 +3,8 @@
  * Client under a Doist or DoDoer: enter winds and opens, recur services once (never done),
  * exit closes.
  */
-import { Doer } from "../base/doing.ts";
-import type { DoerOptions, EnterOptions } from "../base/doing.ts";
-import type { Tymth } from "../base/tyming.ts";
+import type { DoerOptions } from "../base/doing.ts";
+import { ServicingDoer } from "../base/servicing.ts";
 import type { Client } from "./clienting.ts";
 import type { Server } from "./serving.ts";
 
@@ -14,32 +13,13 @@ export interface ServerDoerOptions extends DoerOptions {
 }
 
 /** Runs a tcp Server: enter winds and reopens it, recur services it, exit closes it. */
-export class ServerDoer extends Doer {
-  readonly server: Server;
-
+export class ServerDoer extends ServicingDoer<Server> {
   constructor({ server, ...rest }: ServerDoerOptions) {
-    super(rest);
-    this.server = server;
+    super(server, rest);
   }
 
-  /** Winds the doer and its server. */
-  override wind(tymth: Tymth | null): void {
-    super.wind(tymth);
-    this.server?.wind(tymth);
-  }
-
-  override enter(_options: EnterOptions = {}): void {
-    if (this.tymth) this.server.wind(this.tymth);
-    this.server.reopen();
-  }
-
-  override recur(_tyme: number): boolean {
-    this.server.service();
-    return false;
-  }
-
-  override exit(): void {
-    this.server.close();
+  get server(): Server {
+    return this.servicing;
   }
 }
 
@@ -61,31 +41,12 @@ export interface ClientDoerOptions extends DoerOptions {
 }
 
 /** Runs a tcp Client: enter winds and reopens it, recur services it, exit closes it. */
-export class ClientDoer extends Doer {
-  readonly client: Client;
-
+export class ClientDoer extends ServicingDoer<Client> {
   constructor({ client, ...rest }: ClientDoerOptions) {
-    super(rest);
-    this.client = client;
+    super(client, rest);
   }
 
-  /** Winds the doer and its client. */
-  override wind(tymth: Tymth | null): void {
-    super.wind(tymth);
-    this.client?.wind(tymth);
-  }
-
-  override enter(_options: EnterOptions = {}): void {
-    if (this.tymth) this.client.wind(this.tymth);
-    this.client.reopen();
-  }
-
-  override recur(_tyme: number): boolean {
-    this.client.service();
-    return false;
-  }
-
-  override exit(): void {
-    this.client.close();
+  get client(): Client {
+    return this.servicing;
   }
 }
