@@ -70,6 +70,11 @@ describe("examples that end by themselves", () => {
     expect(output).toMatch(/server: closed at tyme 1\.5/);
   });
 
+  it("machines: draws the three connection machines as Mermaid diagrams", async () => {
+    const output = await runToEnd("machines");
+    expect(output.match(/```mermaid\nstateDiagram-v2/g)).toHaveLength(3);
+  });
+
   it("client: an http.Client and a server in one Doist on one connection", async () => {
     expect(await runToEnd("client")).toMatch(/done: 1 connection\(s\) opened by the client/);
   });

@@ -83,6 +83,27 @@ export class MachineTable<TEvent extends string = string> {
   step(state: number, event: number): number {
     return this.next[state * this.events.length + event] ?? -1;
   }
+
+  /**
+   * The table drawn as a Mermaid state diagram: one arrow per handled event (events that lead
+   * to the same state from one state share an arrow), tags in notes, nested states as `a_b`.
+   */
+  toMermaid(): string {
+    const id = (state: number): string => (this.states[state] as string).replaceAll(".", "_");
+    const lines = ["stateDiagram-v2", `  [*] --> ${id(this.initial)}`];
+    this.states.forEach((_, s) => {
+      const arrows = new Map<number, string[]>();
+      this.events.forEach((type, e) => {
+        const next = this.step(s, e);
+        if (next >= 0) arrows.set(next, [...(arrows.get(next) ?? []), type]);
+      });
+      for (const [next, types] of arrows) lines.push(`  ${id(s)} --> ${id(next)}: ${types.join(", ")}`);
+      if (this.final[s]) lines.push(`  ${id(s)} --> [*]`);
+      const tags = [...(this.tags[s] ?? [])];
+      if (tags.length > 0) lines.push(`  note right of ${id(s)}: ${tags.join(", ")}`);
+    });
+    return lines.join("\n");
+  }
 }
 
 /**
