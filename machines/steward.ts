@@ -12,7 +12,8 @@ export type StewardEvent =
   | { type: "response.ended" } // the response ended and the connection persists
   | { type: "response.last" } // the response ended and the connection must close
   | { type: "peer.ended" } // the peer's FIN: no further request can come
-  | { type: "drained" } // everything queued has been handed to the socket
+  | { type: "drained" } // everything queued has been handed to the socket: half-close, linger
+  | { type: "lingered" } // the peer did not close within the linger time
   | { type: "tymeout" } // idle for longer than the connection's tymeout
   | { type: "cutoff" }; // the peer closed or reset the connection
 
@@ -39,7 +40,10 @@ export const stewardMachine = setup({
       tags: ["busy"],
       on: { "response.ended": "waiting", "response.last": "closing" },
     },
-    closing: { tags: ["closing"], on: { drained: "closed" } },
+    closing: { tags: ["closing"], on: { drained: "lingering" } },
+    // Our FIN is sent; the peer's last bytes are read and dropped until it closes too, so an
+    // early close does not reset the connection and erase our last reply (RFC 9112 §9.6).
+    lingering: { tags: ["closing"], on: { lingered: "closed" } },
     closed: { type: "final" },
   },
   on: { cutoff: ".closed", tymeout: ".closed" },

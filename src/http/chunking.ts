@@ -218,15 +218,14 @@ export class Accrual {
     if (n <= 0) return;
     const need = this.#size + n;
     if (need > this.#buf.length) {
-      if (this.#size === 0 && hint >= need) {
-        this.#buf = new Uint8Array(hint);
-        this.#exact = true;
-      } else {
-        const grown = new Uint8Array(Math.max(need, this.#buf.length * 2, 256));
-        grown.set(this.#buf.subarray(0, this.#size));
-        this.#buf = grown;
-        this.#exact = false;
-      }
+      // Grow with what arrived (doubling), never past the announced size: a Content-Length
+      // alone must not make the server reserve memory the peer never sends.
+      let size = Math.max(need, this.#buf.length * 2, 256);
+      if (hint >= need) size = Math.min(size, hint);
+      const grown = new Uint8Array(size);
+      grown.set(this.#buf.subarray(0, this.#size));
+      this.#buf = grown;
+      this.#exact = size === hint;
     }
     this.#buf.set(bytes.subarray(start, end), this.#size);
     this.#size = need;

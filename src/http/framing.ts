@@ -38,6 +38,7 @@ export class Framing {
       switch (fields.kinds[i]) {
         case Kind.Host:
           hosts += 1;
+          if (!URI_HOST.test(fields.value(i))) return this.#fail(400, "Host is not uri-host[:port]");
           break;
         case Kind.TransferEncoding:
           codings ??= [];
@@ -87,6 +88,13 @@ export class Framing {
     return status;
   }
 }
+
+/**
+ * Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2): an IP-literal in brackets, or
+ * a reg-name / IPv4 of unreserved, pct-encoded and sub-delims characters. Anything else (`/`,
+ * `?`, `#`, `@`, spaces) would change the URL the app sees.
+ */
+const URI_HOST = /^(?:\[[0-9A-Za-z:.!$&'()*+,;=~_-]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
 
 /** The coding's name from `name *( OWS ";" OWS parameter )`, lowercased. */
 function codingName(coding: string): string {

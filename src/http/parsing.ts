@@ -135,6 +135,7 @@ export class Requestant {
   #persisted = false;
   #expects = false; // HTTP/1.1 with Expect: 100-continue
   #begun = false; // a body byte has arrived
+  #extensionBytes = 0; // chunk-extension bytes of this request so far
 
   constructor({ msg, dictable = false, limits }: RequestantOptions = {}) {
     this.msg = msg ?? new ByteBuffer();
@@ -218,6 +219,7 @@ export class Requestant {
     this.#qargs = null;
     this.#remaining = this.#crlf = 0;
     this.#persisted = this.#expects = this.#begun = false;
+    this.#extensionBytes = 0;
     this.#accrual.clear();
   }
 
@@ -317,6 +319,12 @@ export class Requestant {
     const result = chunk.scan(buf, this.limits.maxChunkLine);
     if (result === MORE) return false;
     if (result !== DONE) return this.#fail(result, chunk.detail);
+    // Chunk extensions are capped per line (maxChunkLine) and, over the whole body, by the
+    // header section's limit (RFC 9112 §7.1.1: a server ought to limit their total length).
+    if (chunk.extStart >= 0) this.#extensionBytes += chunk.lineEnd - chunk.extStart;
+    if (this.#extensionBytes > this.limits.maxHeaderBytes) {
+      return this.#fail(400, `chunk extensions total over the limit ${this.limits.maxHeaderBytes}`);
+    }
     chunk.extensions(buf, this.parms);
     this.msg.shift(chunk.next);
     const size = chunk.size;

@@ -15,6 +15,8 @@ export interface MessageParts {
   persisted?: boolean;
   /** False (an HTTP/1.0 request) adds `Connection: keep-alive` to a persisted reply. */
   chunkable?: boolean;
+  /** A reply to HEAD: the head alone, its Content-Length the body's that GET would get. */
+  head?: boolean;
 }
 
 /** Builds a whole response: head plus body, framed by Content-Length. */
@@ -26,6 +28,7 @@ export function buildMessage({
   name = "hio-ts",
   persisted = true,
   chunkable = true,
+  head: headOnly = false,
 }: MessageParts): Uint8Array {
   const content = typeof body === "string" ? Buffer.from(body, "utf8") : body;
   let head = `HTTP/1.1 ${status} ${reason ?? statusReason(status)}\r\n`;
@@ -46,7 +49,7 @@ export function buildMessage({
   else if (!chunkable) head += "Connection: keep-alive\r\n";
   head += "\r\n";
   const headBytes = Buffer.from(head, "latin1");
-  if (bodyless || content.length === 0) return headBytes;
+  if (bodyless || headOnly || content.length === 0) return headBytes;
   return Buffer.concat([headBytes, content]);
 }
 
@@ -59,7 +62,7 @@ export function asHTTPError(error: unknown): HTTPError {
 /** The whole reply to an error: HTTPError's status, reason, headers and rendered body. */
 export function errorMessage(
   error: unknown,
-  { name, persisted, chunkable }: { name: string; persisted: boolean; chunkable: boolean },
+  { name, persisted, chunkable, head = false }: { name: string; persisted: boolean; chunkable: boolean; head?: boolean },
 ): { status: number; persisted: boolean; bytes: Uint8Array } {
   const failure = asHTTPError(error);
   const headers: Array<[string, string]> = [];
@@ -77,6 +80,7 @@ export function errorMessage(
     name,
     persisted,
     chunkable,
+    head,
   });
   return { status: failure.status, persisted, bytes };
 }

@@ -43,7 +43,7 @@ export interface Exchange {
   persisted: boolean;
 }
 
-type Settled = { response: Response } | { error: unknown };
+type Settled = { response: unknown } | { error: unknown };
 
 /**
  * Writes one response at a time into `txbs`. `start()` takes the app's result, `service()` is
@@ -97,24 +97,47 @@ export class Responder {
     return this.stepper.hasTag("aborted");
   }
 
-  /** Takes the app's result for a parsed request; a thrown error may be passed as `error`. */
-  start(result: Response | PromiseLike<Response> | { error: unknown }, exchange: Exchange): void {
+  /**
+   * Takes the app's result for a parsed request: a Response, or a promise (any thenable) of
+   * one. Anything else, or a thenable that throws, is answered 500 and never throws here.
+   */
+  start(result: unknown, exchange: Exchange): void {
     this.#exchange = exchange;
     this.stepper.step(DISPATCHED);
     if (result instanceof Response) {
       this.#settled = { response: result };
-    } else if ("then" in result && typeof result.then === "function") {
-      const generation = this.#generation;
-      result.then(
-        (response) => {
-          if (generation === this.#generation) this.#settled = { response };
-        },
-        (error: unknown) => {
-          if (generation === this.#generation) this.#settled = { error };
-        },
+      return;
+    }
+    const generation = this.#generation;
+    try {
+      const then = result !== null && (typeof result === "object" || typeof result === "function") ? (result as { then?: unknown }).then : undefined;
+      if (typeof then !== "function") {
+        this.#settled = { error: new TypeError(`the app returned ${describe(result)}, not a Response or a promise of one`) };
+        return;
+      }
+      then.call(
+        result,
+        (response: unknown) => this.#arrive(generation, { response }),
+        (error: unknown) => this.#arrive(generation, { error }),
       );
-    } else {
-      this.#settled = { error: (result as { error: unknown }).error };
+    } catch (error) {
+      this.#arrive(generation, { error });
+    }
+  }
+
+  /** The app failed before giving a result (it threw): the error is answered like a rejection. */
+  fail(error: unknown, exchange: Exchange): void {
+    this.#exchange = exchange;
+    this.stepper.step(DISPATCHED);
+    this.#settled = { error };
+  }
+
+  /** A result settles; one that comes too late (aborted, or a second one) has its body cancelled. */
+  #arrive(generation: number, settled: Settled): void {
+    if (generation === this.#generation && this.#settled === null && this.stepper.state === PENDING) {
+      this.#settled = settled;
+    } else if ("response" in settled) {
+      cancelBody(settled.response);
     }
   }
 
@@ -132,8 +155,11 @@ export class Responder {
   /** The peer went away: cancel the body stream, stop writing. */
   abort(): void {
     if (!this.busy) return;
+    const settled = this.#settled;
     this.stepper.step(CUTOFF);
     this.#cancel();
+    // A Response that arrived but was not taken yet: whatever feeds its body must stop too.
+    if (this.response === null && settled !== null && "response" in settled) cancelBody(settled.response);
   }
 
   /** Ready for the next response on the same connection. */
@@ -164,6 +190,10 @@ export class Responder {
       return;
     }
     const response = settled.response;
+    if (response.bodyUsed || response.body?.locked === true) {
+      this.#writeError(new TypeError("the app's Response body was already used or locked: return a fresh Response"));
+      return;
+    }
     this.response = response;
     this.status = response.status;
     // A body given whole (a string or bytes) is taken as it is: the reply can then go out in
@@ -180,7 +210,13 @@ export class Responder {
     }
     const body = response.body;
     if (body !== null && this.#bodyAllowed()) {
-      this.#reader = body.getReader();
+      try {
+        this.#reader = body.getReader();
+      } catch (error) {
+        this.response = null;
+        this.#writeError(error);
+        return;
+      }
       this.#pull();
     } else if (body !== null) {
       void body.cancel().catch(() => {});
@@ -264,7 +300,8 @@ export class Responder {
   /** Writes the response for an error whole (HTTPError: its own status; else 500). */
   #writeError(error: unknown): void {
     this.error = error;
-    const message = errorMessage(error, { name: this.name, persisted: this.#exchange.persisted, chunkable: this.#exchange.chunkable });
+    const { persisted, chunkable, method } = this.#exchange;
+    const message = errorMessage(error, { name: this.name, persisted, chunkable, head: method === "HEAD" });
     this.status = message.status;
     this.persisted = message.persisted;
     this.txbs.push(message.bytes);
@@ -292,7 +329,7 @@ export class Responder {
       this.stepper.step(BODY_ENDED);
       return;
     }
-    if (this.#framing === "length" && this.sent >= this.#length && this.#length > 0) {
+    if (this.#framing === "length" && this.sent >= this.#length) {
       // Declared length reached: what the app still has is cut off (never exceed Content-Length).
       this.#cancel();
       this.#chunks = [];
@@ -385,4 +422,17 @@ export function wholeBody(response: Response): Uint8Array | null {
   if (source instanceof Uint8Array) return source.length === body.length ? source : null;
   if (source instanceof ArrayBuffer) return source.byteLength === body.length ? new Uint8Array(source) : null;
   return null;
+}
+
+/** Cancels the body of a Response nobody will send, so what feeds it stops. */
+function cancelBody(response: unknown): void {
+  if (!(response instanceof Response)) return;
+  const body = response.body;
+  if (body !== null && !body.locked) void body.cancel().catch(() => {});
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
+  return typeof value === "string" ? "a string" : `${typeof value === "undefined" ? "undefined" : `a ${typeof value}`}`;
 }

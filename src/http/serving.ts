@@ -106,8 +106,10 @@ export class BareServer implements Disposable {
     this.servant.wind(tymth);
   }
 
-  /** (Re)opens the listener; true once listening. */
+  /** (Re)opens the listener, closing every connection first; true once listening. */
   reopen(): boolean {
+    for (const steward of this.stewards.values()) steward.close();
+    this.stewards.clear();
     return this.servant.reopen();
   }
 
@@ -139,10 +141,13 @@ export class BareServer implements Disposable {
   /** Accepts new connections and gives each its Steward. */
   serviceConnects(): void {
     const servant = this.servant;
-    servant.serviceConnects();
-    if (servant.ixes.size === this.stewards.size) return;
+    if (servant.serviceConnects() === 0) return;
     for (const [key, remoter] of servant.ixes) {
-      if (!this.stewards.has(key)) this.stewards.set(key, this.#steward(remoter));
+      const steward = this.stewards.get(key);
+      if (steward?.remoter === remoter) continue;
+      // A new connection from the address of one that just went (a reused port) replaces it.
+      steward?.close();
+      this.stewards.set(key, this.#steward(remoter));
     }
   }
 
@@ -156,7 +161,7 @@ export class BareServer implements Disposable {
     for (const [key, steward] of this.stewards) {
       if (steward.closed) {
         this.stewards.delete(key);
-        this.servant.removeIx(key);
+        if (this.servant.ixes.get(key) === steward.remoter) this.servant.removeIx(key);
       }
     }
   }

@@ -4,6 +4,7 @@
  * persistent connection or closes once everything queued has gone out.
  */
 import { MachineTable, Stepper } from "../base/machining.ts";
+import { Tymer } from "../base/tyming.ts";
 import { stewardMachine } from "../../machines/steward.ts";
 import type { StewardEvent } from "../../machines/steward.ts";
 import type { Remoter } from "../tcp/index.ts";
@@ -21,12 +22,14 @@ const ENDED = stewardTable.eventIndex("response.ended");
 const LAST = stewardTable.eventIndex("response.last");
 const DRAINED = stewardTable.eventIndex("drained");
 const PEER_ENDED = stewardTable.eventIndex("peer.ended");
+const LINGERED = stewardTable.eventIndex("lingered");
 const TYMEOUT = stewardTable.eventIndex("tymeout");
 const CUTOFF = stewardTable.eventIndex("cutoff");
 const WAITING = stewardTable.indexOf("waiting");
 const RESPONDING = stewardTable.indexOf("responding");
 const POURING = stewardTable.indexOf("pouring");
 const CLOSING = stewardTable.indexOf("closing");
+const LINGERING = stewardTable.indexOf("lingering");
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
@@ -64,6 +67,11 @@ export interface StewardOptions {
 
 /** Serves one connection: override `respond()` (the default echoes the request as JSON, as hio). */
 export class Steward {
+  /** Most requests one connection may start in one tick. */
+  static Rounds = 16;
+  /** Most tyme a closing connection waits for the peer to close after our FIN. */
+  static Linger = 2.0;
+
   readonly remoter: Remoter;
   readonly requestant: Requestant;
   readonly responder: Responder;
@@ -76,7 +84,11 @@ export class Steward {
   exchanges = 0;
   #continued = false;
   #halfClosed = false;
+  readonly #lingerer = new Tymer();
   #controller: AbortController | null = null;
+  #controllerExchange = 0;
+  #abortedExchange = 0;
+  #finishedExchange = 0;
 
   readonly #onError: ((error: unknown, steward: Steward) => void) | undefined;
 
@@ -133,6 +145,10 @@ export class Steward {
   service(): void {
     const remoter = this.remoter;
     if (this.closed) return;
+    if (this.stepper.state === LINGERING) {
+      this.#linger();
+      return;
+    }
     if (remoter.cutoff) {
       // A reset (seen on receive, or on a write after a FIN) means the client has gone away.
       // A FIN only ends its sending: what it sent before is still answered, then we close.
@@ -142,42 +158,54 @@ export class Steward {
       }
       this.#halfClosed = true;
     }
-    for (let round = 0; round < 2; round++) {
-      const state = this.stepper.state;
-      if (state === WAITING) {
-        if (!this.#receive()) break;
+    // Pipelined requests answered whole in one tick are taken one after another, a bounded
+    // number per tick so one connection cannot hold up the others.
+    let starved = false; // the last look at rxbs found no whole request
+    for (let round = 0; round < Steward.Rounds; round++) {
+      if (this.stepper.state === WAITING && !this.#receive()) {
+        starved = this.stepper.state === WAITING;
+        break;
       }
-      if (this.stepper.state === RESPONDING || this.stepper.state === POURING) {
-        this.#pour();
-        // A finished keep-alive exchange may have the next request already buffered.
-        if (this.stepper.state !== WAITING || remoter.rxbs.length === 0) break;
-      } else {
+      if (this.stepper.state !== RESPONDING && this.stepper.state !== POURING) break;
+      this.#pour();
+      if (this.stepper.state !== WAITING) break;
+      if (remoter.rxbs.length === 0) {
+        starved = true;
         break;
       }
     }
-    if (remoter.cutoff && this.stepper.state === WAITING) {
+    if (remoter.cutoff && this.stepper.state === WAITING && starved) {
       // The peer's FIN: what it sent before has been answered; no further request can come.
       this.stepper.step(PEER_ENDED);
     }
     if (this.stepper.state === CLOSING && this.#drained()) {
       this.stepper.step(DRAINED);
-      remoter.close();
+      if (remoter.cutoff) {
+        this.stepper.step(CUTOFF); // the peer has closed already: nothing to linger for
+        remoter.close();
+        return;
+      }
+      remoter.shutdownSend();
+      const tymeout = remoter.tymeout > 0 ? Math.min(remoter.tymeout, Steward.Linger) : Steward.Linger;
+      this.#lingerer.wind(remoter.tymer.tymth);
+      this.#lingerer.start({ duration: tymeout });
       return;
     }
-    if (this.busy && !this.#halfClosed) {
-      // hio's pour: a response under way keeps the connection alive (but not after the peer's
-      // FIN, so a reply nobody reads any more still ends by tymeout).
+    if (this.busy && !this.#halfClosed && !remoter.txPending) {
+      // hio's pour: a response under way keeps the connection alive while it waits on the app;
+      // not when its bytes wait on a peer that stopped reading, nor after the peer's FIN, so a
+      // reply nobody reads any more still ends by tymeout.
       remoter.refresh();
     } else if (remoter.tymeout > 0 && remoter.tymer.expired) {
       this.#abandon(TYMEOUT);
-      remoter.close();
+      remoter.close({ force: true }); // idle past its tymeout: a peer that stopped reading included
     }
   }
 
-  /** Closes the connection at once, aborting any response. */
+  /** Closes the connection at once, aborting any response and dropping what is unsent. */
   close(): void {
     this.#abandon(CUTOFF);
-    this.remoter.close();
+    this.remoter.close({ force: true });
   }
 
   /** Parses; on a whole request dispatches it. Returns true when a response started. */
@@ -191,7 +219,7 @@ export class Steward {
       return false;
     }
     if (requestant.errored) {
-      const message = errorMessage(requestant.error, { name: this.name, persisted: false, chunkable: true });
+      const message = errorMessage(requestant.error, { name: this.name, persisted: false, chunkable: true, head: requestant.method === "HEAD" });
       this.remoter.tx(message.bytes);
       this.stepper.step(FAILED);
       this.stepper.step(LAST);
@@ -204,11 +232,12 @@ export class Steward {
       chunkable: requestant.versionInfo[1] >= 1,
       persisted: requestant.persisted,
     };
-    let result: Response | PromiseLike<Response> | { error: unknown };
+    let result: unknown;
     try {
       result = this.respond();
     } catch (error) {
-      result = { error };
+      this.responder.fail(error, exchange);
+      return true;
     }
     this.responder.start(result, exchange);
     return true;
@@ -234,9 +263,23 @@ export class Steward {
     }
   }
 
-  /** True once everything queued has been handed to the socket (close() flushes the socket's own). */
+  /** After our FIN: drop what the peer still sends until it closes, or close at the linger's end. */
+  #linger(): void {
+    const remoter = this.remoter;
+    remoter.rxbs.clear();
+    if (remoter.cutoff) {
+      this.stepper.step(CUTOFF);
+      remoter.close();
+    } else if (this.#lingerer.expired) {
+      this.stepper.step(LINGERED);
+      remoter.close({ force: true });
+    }
+  }
+
+  /** True once everything queued has left: our buffer and the socket's (a peer that stops reading
+   * keeps it false, and the idle tymeout then closes the connection). */
   #drained(): boolean {
-    return this.remoter.txbs.length === 0;
+    return !this.remoter.txPending;
   }
 
   #cutoff(): void {
@@ -245,24 +288,31 @@ export class Steward {
 
   /** Ends the connection's life: a response under way is aborted (its signal fires once). */
   #abandon(event: number): void {
-    if (this.#controller !== null && this.responder.busy) this.#controller.abort();
+    if (this.responder.busy) {
+      this.#abortedExchange = this.exchanges;
+      this.#controller?.abort();
+    }
     this.#controller = null;
     this.responder.abort();
     this.stepper.step(event);
   }
 
   #finish(): void {
+    this.#finishedExchange = this.exchanges;
     this.#controller = null; // a normal finish never aborts the signal
   }
 
   /**
-   * The current request's abort signal, made on first use (most apps never read it): aborted
-   * once if the peer goes away before the response ended, never after a normal finish.
+   * The abort signal of an exchange (by default the current one), made on first use since most
+   * apps never read it: aborted once if the peer went away before the response ended (also
+   * when first read after that), never after a normal finish.
    */
   protected signal(exchange = this.exchanges): AbortSignal {
-    // A signal read after its exchange finished belongs to no live response: it never aborts.
-    if (exchange !== this.exchanges) return new AbortController().signal;
-    this.#controller ??= new AbortController();
+    if (this.#controller !== null && this.#controllerExchange === exchange) return this.#controller.signal;
+    if (exchange === this.#abortedExchange) return AbortSignal.abort();
+    if (exchange !== this.exchanges || exchange <= this.#finishedExchange) return new AbortController().signal;
+    this.#controller = new AbortController();
+    this.#controllerExchange = exchange;
     return this.#controller.signal;
   }
 

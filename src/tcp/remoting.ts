@@ -102,10 +102,14 @@ export class Remoter extends Link {
     if (this.refreshable) this.refresh();
   }
 
-  /** Closes the connection; what the socket already took is still flushed. Idempotent. */
-  close(): void {
+  /**
+   * Closes the connection; what the socket already took is still flushed, unless `force`:
+   * then it is dropped at once (for a peer that stopped reading). Idempotent.
+   */
+  close({ force = false }: { force?: boolean } = {}): void {
     if (this.conduit === null) return;
-    this.conduit.close();
+    if (force) this.conduit.destroy();
+    else this.conduit.close();
     this.conduit = null;
   }
 }

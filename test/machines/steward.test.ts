@@ -10,19 +10,20 @@ describe("stewardMachine", () => {
     expect(run.values).toEqual(["responding", "pouring", "waiting", "responding"]);
   });
 
-  it("closes after the last response once drained", () => {
-    const run = replay(stewardMachine, ["request.parsed", "response.headed", "response.last", "drained"]);
-    expect(run.values).toEqual(["responding", "pouring", "closing", "closed"]);
+  it("closes after the last response once drained and the peer closed or the linger ended", () => {
+    const run = replay(stewardMachine, ["request.parsed", "response.headed", "response.last", "drained", "lingered"]);
+    expect(run.values).toEqual(["responding", "pouring", "closing", "lingering", "closed"]);
     expect(run.status).toBe("done");
+    expect(replay(stewardMachine, ["request.failed", "response.last", "drained", "cutoff"]).values.at(-1)).toBe("closed");
   });
 
   it("answers a malformed request and closes", () => {
     const run = replay(stewardMachine, ["request.failed", "response.last", "drained"]);
-    expect(run.values).toEqual(["responding", "closing", "closed"]);
+    expect(run.values).toEqual(["responding", "closing", "lingering"]);
   });
 
   it("closes once drained after the peer's FIN between requests", () => {
-    expect(replay(stewardMachine, ["peer.ended", "drained"]).values).toEqual(["closing", "closed"]);
+    expect(replay(stewardMachine, ["peer.ended", "drained"]).values).toEqual(["closing", "lingering"]);
     expect(replay(stewardMachine, ["request.parsed", "peer.ended"]).values).toEqual(["responding", "responding"]);
   });
 
