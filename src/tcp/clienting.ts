@@ -133,6 +133,14 @@ export class Client extends Link {
     this.tymer.start();
   }
 
+  /**
+   * After the server's FIN a client that does not reconnect still sends (the server may read on,
+   * as a Remoter does); a reconnectable one keeps its unsent txbs for the next connection.
+   */
+  protected override get sendable(): boolean {
+    return this.live || (!this.reconnectable && this.halfOpen);
+  }
+
   /** The retry delay runs from the moment the cutoff is found. */
   protected override cutoffed(): void {
     this.tymer.start({ duration: this.tymeout });

@@ -84,6 +84,9 @@ function addressOf(host: string | undefined, port: number | undefined): Address 
  * resumed once they fall to half of it. Errors (resets included) are only recorded.
  */
 export class SocketConduit implements Conduit {
+  /** Milliseconds close() waits for Node to flush to a peer before dropping the rest. */
+  static CloseFlush = 2000;
+
   readonly socket: net.Socket;
   #status: ConduitStatus;
   #queue: Buffer[] = [];
@@ -108,6 +111,7 @@ export class SocketConduit implements Conduit {
     this.#highWater = highWater;
     if (status !== "dialing") this.#learnAddresses();
     if (socket.destroyed) this.#fault = true; // reset before it was accepted
+    if (socket.readableEnded) this.#eof = true; // FIN before it was accepted ('end' was missed)
     socket.on("data", (chunk: Buffer) => {
       this.#queue.push(chunk);
       this.#queued += chunk.length;
@@ -205,10 +209,17 @@ export class SocketConduit implements Conduit {
 
   close(): void {
     // destroySoon flushes what Node holds, then destroys; at once when nothing is held.
-    // (Also after end(): it waits for 'finish'.) A peer that never reads holds it open.
-    if (this.socket.destroyed) return;
-    if (this.socket.writableLength > 0) this.socket.destroySoon();
-    else this.socket.destroy();
+    // (Also after end(): it waits for 'finish'.) A peer that never reads would hold it open
+    // for ever, so the flush gets CloseFlush ms; then what is left is dropped. The timer only
+    // ends a socket nobody uses any more: nothing observable changes outside a tick.
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    if (socket.writableLength === 0) {
+      socket.destroy();
+      return;
+    }
+    socket.destroySoon();
+    setTimeout(() => socket.destroy(), SocketConduit.CloseFlush).unref();
   }
 
   destroy(): void {

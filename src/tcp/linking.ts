@@ -122,6 +122,12 @@ export class Link extends Tymee {
     return this.live;
   }
 
+  /** True after the peer's orderly close (FIN) while our side can still send: it may still read. */
+  protected get halfOpen(): boolean {
+    const conduit = this.conduit;
+    return conduit !== null && conduit.status === "connected" && this.#ended && !this.#reset
+      && !this.#overflowed && !conduit.faulted;
+  }
   /** Appends data to txbs (a string is UTF-8 encoded); it goes out with the next sends. */
   tx(data: Uint8Array | string): void {
     this.txbs.push(data);

@@ -75,13 +75,14 @@ export class MemoryConduit implements Conduit {
   #inbound: Pipe;
   #outbound: Pipe;
   #readyAt: number; // tyme this end is connected (or fails)
-  #refused: boolean;
+  #refused: boolean | null; // null: decided when the SYN arrives (a dialing end)
+  #syn: Syn | null = null;
   #highWater: number;
   #closed = false;
 
   constructor(network: MemoryNetwork, local: Address, remote: Address, inbound: Pipe, outbound: Pipe,
               { clock, readyAt, refused = false, highWater }:
-              { clock: Clock; readyAt: number; refused?: boolean; highWater: number }) {
+              { clock: Clock; readyAt: number; refused?: boolean | null; highWater: number }) {
     this.network = network;
     this.local = local;
     this.remote = remote;
@@ -105,7 +106,20 @@ export class MemoryConduit implements Conduit {
 
   get status(): ConduitStatus {
     if (this.clock() < this.#readyAt) return "dialing";
+    this.#refused ??= this.network.decide(this.#syn!) === null;
     return this.#refused ? "failed" : "connected";
+  }
+
+  /** The SYN of a dialing end, decided once it has arrived. */
+  dialed(syn: Syn): void {
+    this.#syn = syn;
+  }
+
+  /** Forgets a far end whose SYN found no listener: it never existed for anyone. */
+  discard(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.network.release(this);
   }
 
   /** Bytes in the pipe when the next of them can be taken now, else 0. */
@@ -217,12 +231,21 @@ export class MemoryConduit implements Conduit {
   }
 }
 
+/** A dial on its way: the listener open where and when it arrives takes it, else it is refused. */
+export interface Syn {
+  at: number;
+  target: string;
+  port: number;
+  end: MemoryConduit;
+  far: MemoryConduit;
+  listener?: MemoryListener | null;
+}
+
 /** A virtual listen socket: accepts dialed ends once their SYN has arrived. */
 export class MemoryListener implements Listener {
   readonly network: MemoryNetwork;
   readonly ha: Address;
   clock: Clock;
-  backlog: { at: number; end: MemoryConduit }[] = [];
   #closed = false;
 
   constructor(network: MemoryNetwork, ha: Address, clock: Clock) {
@@ -240,21 +263,20 @@ export class MemoryListener implements Listener {
   }
 
   accept(highWater: number): Conduit | null {
-    const next = this.backlog[0];
-    if (this.#closed || next === undefined || next.at > this.clock()) return null;
-    this.backlog.shift();
-    next.end.adopt(this.clock, highWater);
-    return next.end;
+    if (this.#closed) return null;
+    const far = this.network.arrived(this, true)[0];
+    if (far === undefined) return null;
+    far.adopt(this.clock, highWater);
+    return far;
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const { end } of this.backlog) {
-      end.adopt(this.clock, end.network.window);
-      end.destroy(); // connections never accepted are reset, as a closed listen socket does
+    for (const far of this.network.arrived(this, false)) {
+      far.adopt(this.clock, far.network.window);
+      far.destroy(); // connections never accepted are reset, as a closed listen socket does
     }
-    this.backlog = [];
     this.network.unlisten(this);
   }
 }
@@ -273,6 +295,8 @@ export class MemoryNetwork {
   #links = new Map<string, [MemoryConduit, MemoryConduit]>(); // by dialing end's address key
   #ends = 0;
   #ports = new Set<number>(); // ports ever handed out or listened on: never reused
+  #syns: Syn[] = []; // dials whose far end no listener has taken yet, oldest first
+  #history: { listener: MemoryListener; from: number; to: number }[] = []; // who listened when
 
   constructor({ latency = 0, chunk = 0, gap = 0, window = 262144, firstPort = 49152 }:
               MemoryNetworkOptions = {}) {
@@ -310,12 +334,41 @@ export class MemoryNetwork {
     this.#ports.add(bound[1]);
     const listener = new MemoryListener(this, bound, clock);
     this.#listeners.set(key, listener);
+    this.#history.push({ listener, from: clock(), to: Infinity });
     return listener;
   }
 
   unlisten(listener: MemoryListener): void {
     const key = keyOf(listener.ha);
     if (this.#listeners.get(key) === listener) this.#listeners.delete(key);
+    const open = this.#history.find((h) => h.listener === listener && h.to === Infinity);
+    if (open) open.to = listener.clock();
+  }
+
+  /** The listener open on the SYN's address when it arrived, or null (refused: forgotten). */
+  decide(syn: Syn): MemoryListener | null {
+    if (syn.listener !== undefined) return syn.listener;
+    const found = this.#history.find(({ listener: { ha }, from, to }) => from <= syn.at && syn.at < to
+      && ha[1] === syn.port && (ha[0] === syn.target || ha[0] === "0.0.0.0"));
+    syn.listener = found?.listener ?? null;
+    if (syn.listener === null) {
+      this.#syns.splice(this.#syns.indexOf(syn), 1);
+      syn.far.discard();
+    }
+    return syn.listener;
+  }
+
+  /** Far ends whose SYN has reached `listener` by now, taken from the queue: the first, or all. */
+  arrived(listener: MemoryListener, first: boolean): MemoryConduit[] {
+    const now = listener.clock();
+    const out: MemoryConduit[] = [];
+    for (const syn of [...this.#syns]) {
+      if (syn.at > now || this.decide(syn) !== listener) continue;
+      this.#syns.splice(this.#syns.indexOf(syn), 1);
+      out.push(syn.far);
+      if (first) break;
+    }
+    return out;
   }
 
   /**
@@ -325,22 +378,19 @@ export class MemoryNetwork {
   dial([host, port]: Address, clock: Clock, highWater: number): MemoryConduit {
     const target = normalizeHost(host);
     const now = clock();
-    const listener = this.#listeners.get(`${target}:${port}`) ?? this.#listeners.get(`0.0.0.0:${port}`);
     const local: Address = ["127.0.0.1", this.#port()];
     const remote: Address = [target, port];
     const up = new Pipe();
     const down = new Pipe();
-    const readyAt = now + 2 * this.latency;
     const end = new MemoryConduit(this, local, remote, down, up,
-      { clock, readyAt, refused: listener === undefined, highWater });
-    this.#ends += 1;
-    if (listener !== undefined) {
-      const far = new MemoryConduit(this, remote, local, up, down,
-        { clock: listener.clock, readyAt: now + this.latency, highWater: this.window });
-      this.#ends += 1;
-      listener.backlog.push({ at: now + this.latency, end: far });
-      this.#links.set(keyOf(local), [end, far]);
-    }
+      { clock, readyAt: now + 2 * this.latency, refused: null, highWater });
+    const far = new MemoryConduit(this, remote, local, up, down,
+      { clock, readyAt: now + this.latency, highWater: this.window });
+    const syn: Syn = { at: now + this.latency, target, port, end, far };
+    end.dialed(syn);
+    this.#syns.push(syn);
+    this.#ends += 2;
+    this.#links.set(keyOf(local), [end, far]);
     return end;
   }
 

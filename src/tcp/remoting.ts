@@ -88,9 +88,7 @@ export class Remoter extends Link {
    * for it (an HTTP reply to a request sent just before the FIN) still goes out.
    */
   protected override get sendable(): boolean {
-    if (this.live) return true;
-    const conduit = this.conduit;
-    return conduit !== null && conduit.status === "connected" && this.ended && !this.reset && !this.overflowed && !conduit.faulted;
+    return this.live || this.halfOpen;
   }
 
   /** True once the transport failed (a reset seen while writing after the peer's FIN, say). */

@@ -180,11 +180,15 @@ export class Server extends Tymee {
     return count;
   }
 
-  /** Closes and removes remoters that are cut off; returns how many. */
+  /**
+   * Closes and removes remoters that are cut off; returns how many. One whose peer only
+   * half-closed (FIN) stays while what is queued for it still goes out (its tymeout bounds it).
+   */
   serviceCutoffs(): number {
     let count = 0;
     for (const [key, remoter] of this.ixes) {
-      if (remoter.cutoff || !remoter.opened) {
+      const draining = remoter.opened && remoter.ended && !remoter.faulted && remoter.txPending;
+      if ((remoter.cutoff && !draining) || !remoter.opened) {
         this.removeIx(key);
         count += 1;
       }
@@ -197,7 +201,8 @@ export class Server extends Tymee {
     let count = 0;
     for (const [key, remoter] of this.ixes) {
       if (remoter.expired) {
-        this.removeIx(key);
+        remoter.close({ force: true }); // idle: a peer that stopped reading is why, often
+        this.removeIx(key, false);
         count += 1;
       }
     }

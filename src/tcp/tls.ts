@@ -69,6 +69,7 @@ export class ServerTls extends Server {
       rejectUnauthorized: this.certify === "required",
       ...context,
     };
+    tls.createSecureContext(this.context); // a bad key, certificate or CA throws here, not at open
   }
 
   protected override listen(ha: Address): Listener | null {
@@ -125,6 +126,7 @@ export class ClientTls extends Client {
     }
     this.certedhost = certedhost || this.hostname;
     this.context = { key: read(keypath), cert: read(certpath), ca: read(cafilepath), ...context };
+    tls.createSecureContext(this.context); // a bad key, certificate or CA throws here, not in service()
   }
 
   protected override dial(): Conduit {
