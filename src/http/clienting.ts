@@ -15,13 +15,18 @@ import { Hict } from "./hicting.ts";
 import { HTTPException } from "./httping.ts";
 import { Respondent } from "./respondent.ts";
 import { Requester, defaultPort, normalizeHostPort, qargsOf } from "./requesting.ts";
-import type { FargsInit, RequestParts } from "./requesting.ts";
+import type { FargsInit, RequestBody, RequestParts } from "./requesting.ts";
 import { failed, redirection } from "./exchanging.ts";
 import type { ClientOptions, ClientRequest, ClientResponse } from "./exchanging.ts";
 
 export type { ClientOptions, ClientRequest, ClientResponse };
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
+
+/** An iterable body as an array, so a retry or a redirect sends the same pieces again. */
+function kept(body: RequestBody): RequestBody {
+  return typeof body === "string" || body instanceof Uint8Array ? body : Array.from(body);
+}
 
 /**
  * An HTTP/1.1 client on one connection. `request()` queues; each `service()` (re)connects as
@@ -111,7 +116,7 @@ export class Client implements Disposable {
     const relative = url ? url.pathname + url.search + url.hash : path;
     this.#defaults = {
       method: method.toUpperCase(), path: relative || "/", qargs: qargsOf(qargs), fragment,
-      headers: new Hict(headers ?? undefined), body: body ?? new Uint8Array(0), data, fargs: fargs ?? null,
+      headers: new Hict(headers ?? undefined), body: kept(body ?? new Uint8Array(0)), data, fargs: fargs ?? null,
     };
     this.requester = this.#requester({});
     this.respondent = new Respondent({ msg: this.connector.rxbs, method, dictable, events: this.events, limits });
@@ -172,7 +177,7 @@ export class Client implements Disposable {
       qargs: qargs !== undefined && qargs !== null ? qargsOf(qargs) : { ...defaults.qargs },
       fragment: fragment ?? defaults.fragment,
       headers: new Hict(headers ?? defaults.headers),
-      body: body ?? new Uint8Array(0),
+      body: kept(body ?? new Uint8Array(0)),
       data: data ?? null,
       fargs: fargs ?? null,
     };
@@ -242,13 +247,15 @@ export class Client implements Disposable {
       respondent.parse();
       if (!respondent.ended && cut) {
         if (!this.#recover()) {
-          respondent.close();
+          respondent.close({ reset: connector.reset });
           respondent.parse();
         }
       }
       if (this.waited && respondent.ended) this.#finish();
     }
     if (cut && connector.opened) this.#drop();
+    // Bytes no request asked for cannot be matched to one (RFC 9112 §9.3): the connection is done.
+    else if (!this.waited && connector.opened && connector.rxbs.length > 0) this.#drop();
   }
 
   /**
@@ -277,7 +284,9 @@ export class Client implements Disposable {
     const request = this.latest!;
     if (respondent.evented && this.reconnectable) {
       const headers = new Hict(request.headers);
-      if (respondent.leid !== null) headers.set("Last-Event-ID", respondent.leid);
+      headers.delete("Last-Event-ID");
+      // HTML §9.2.4: only a non-empty id, as its UTF-8 bytes (Requester writes Latin-1)
+      if (respondent.leid) headers.set("Last-Event-ID", Buffer.from(respondent.leid, "utf8").toString("latin1"));
       const again: ClientRequest = { ...request, headers };
       this.#requeue(again, respondent.retry / 1000);
       return true;

@@ -10,7 +10,7 @@ const LF = 0x0a;
 const COLON = 0x3a;
 const SPACE = 0x20;
 const BOM = [0xef, 0xbb, 0xbf];
-const utf8 = new TextDecoder("utf-8");
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true }); // only the stream's first BOM is dropped
 
 /**
  * One server-sent event, hio's event dict: `id` is the last event id in effect ("" when none
@@ -63,6 +63,7 @@ export class EventSource {
   #started = false; // the BOM check is done
   #name = "";
   #data: string[] = [];
+  #id: string | null = null; // the last event ID buffer: leid takes it at each dispatch
 
   constructor({ events, dictable = false, maxLine = EventSource.MaxLine }: EventSourceOptions = {}) {
     this.events = events ?? [];
@@ -77,6 +78,7 @@ export class EventSource {
     this.#skipLF = this.#started = this.bom = this.closed = false;
     this.#name = "";
     this.#data = [];
+    this.#id = this.leid;
     this.detail = "";
   }
 
@@ -163,7 +165,7 @@ export class EventSource {
         this.#name = value;
         break;
       case "id":
-        if (!value.includes("\0")) this.leid = value;
+        if (!value.includes("\0")) this.#id = value;
         break;
       case "retry":
         if (/^[0-9]+$/.test(value)) this.retry = Number(value);
@@ -172,6 +174,7 @@ export class EventSource {
   }
 
   #dispatch(): void {
+    this.leid = this.#id; // HTML §9.2.6 dispatch step 1, before the empty-data check
     const lines = this.#data;
     const name = this.#name;
     this.#data = [];

@@ -136,6 +136,10 @@ export function redirection(response: ClientResponse, origin: Origin): ClientReq
     fragment: url.hash.slice(1),
   };
   if (toGet) {
+    const headers = new Hict(request.headers);
+    for (const name of ["content-length", "content-type", "content-encoding", "content-language",
+      "content-location", "transfer-encoding", "digest", "last-modified"]) headers.delete(name);
+    next.headers = headers;
     next.body = new Uint8Array(0);
     next.data = null;
     next.fargs = null;

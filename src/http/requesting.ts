@@ -205,6 +205,7 @@ export class Requester {
 
   /** The request bytes for the current parts; also kept in `msg`. */
   build(): Uint8Array {
+    if (!isToken(this.method)) throw new TypeError(`invalid method ${JSON.stringify(this.method)}`);
     const target = this.#target();
     for (const [name, value] of this.headers) checkField(name, value);
     const lines = [`${this.method} ${target} ${Requester.HttpVersionString}`];
@@ -233,6 +234,14 @@ export class Requester {
       }
     }
     if (type !== null && !headers.has("content-type")) lines.push(`Content-Type: ${type}`);
+    // The caller's framing headers frame the body once (RFC 9112 §6.2, §6.3), or are refused.
+    const givenLength = headers.get("content-length");
+    if (headers.has("transfer-encoding")) {
+      if (givenLength !== undefined) throw new TypeError("Content-Length and Transfer-Encoding together");
+      if (chunks === null) chunks = body.length > 0 ? [body] : [];
+    } else if (givenLength !== undefined && (chunks !== null || givenLength !== String(body.length))) {
+      throw new TypeError(`Content-Length ${givenLength} does not frame the body`);
+    }
     if (chunks !== null) {
       if (!headers.has("transfer-encoding")) lines.push("Transfer-Encoding: chunked");
     } else if (!headers.has("content-length") && (body.length > 0 || CONTENTFUL.has(this.method))) {
@@ -308,7 +317,7 @@ export class Requester {
       const boundary = `____________${randomBytes(6).toString("hex")}`;
       let form = "";
       for (const [name, value] of Object.entries(fargs)) {
-        form += `\r\n--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n`
+        form += `\r\n--${boundary}\r\nContent-Disposition: form-data; name="${name.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}"\r\n`
           + `Content-Type: text/plain; charset=utf-8\r\n\r\n${value}`;
       }
       form += `\r\n--${boundary}--`;

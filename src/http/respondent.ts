@@ -122,6 +122,7 @@ export class Respondent {
   #remaining = 0; // body bytes still to read: of the Content-Length or of the current chunk
   #crlf = 0; // bytes of the CRLF after chunk data seen
   #received = 0; // body bytes received (for maxBody)
+  #reset = false; // the connection was reset, not closed: a close-delimited body is incomplete
 
   constructor({ msg, method = "GET", dictable = false, events, limits }: RespondentOptions = {}) {
     this.msg = msg ?? new ByteBuffer();
@@ -171,13 +172,15 @@ export class Respondent {
     this.error = null;
     this.#phase = Phase.Line;
     this.#remaining = this.#crlf = this.#received = 0;
+    this.#reset = false;
     this.#line.reset();
     this.#accrual.clear();
   }
 
   /** The connection is closed: a close-delimited body (or event stream) ends at the next parse. */
-  close(): void {
+  close({ reset = false }: { reset?: boolean } = {}): void {
     this.closed = true;
+    this.#reset = reset;
   }
 
   /**
@@ -285,6 +288,7 @@ export class Respondent {
     if (this.method === "HEAD" || status < 200 || status === 204 || status === 304) return this.#end();
     if (this.evented) this.eventSource.reset();
     if (codings !== null) {
+      if (!http11) this.persisted = false; // RFC 9112 §6.1: faulty framing, close after
       const last = codings.length - 1;
       if (last >= 0 && codings[last] === "chunked" && codings.indexOf("chunked") === last) {
         // A Content-Length beside Transfer-Encoding is ignored, but the connection is not trusted after.
@@ -406,7 +410,8 @@ export class Respondent {
   #parseClose(): boolean {
     const n = this.msg.length;
     if (n > 0 && !this.#take(n)) return true;
-    return this.closed ? this.#end() : false;
+    if (!this.closed) return false;
+    return this.#reset ? this.#fail(new PrematureClosure("connection reset inside a close-delimited body")) : this.#end();
   }
 
   /** The response is whole: the body taken, JSON parsed, the event stream ended. */
