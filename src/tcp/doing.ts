@@ -21,6 +21,16 @@ export class ServerDoer extends ServicingDoer<Server> {
   get server(): Server {
     return this.servicing;
   }
+
+  /** Reopens the server at enter; a server that cannot listen stops the run with a clear error. */
+  protected override open(server: Server): void {
+    if (server.reopen()) return;
+    const [host, port] = server.ha;
+    throw new Error(
+      `tcp.ServerDoer: the server could not listen on ${host || "*"}:${port}: is another server using that port? ` +
+        "Stop it, pick another port, or pass port 0 for any free one.",
+    );
+  }
 }
 
 /** A ServerDoer that sends back to each client whatever it received, in the same tick. */

@@ -94,3 +94,13 @@ describe("tcp doers", () => {
     expect(await once()).toEqual(first);
   });
 });
+
+describe("tcp.ServerDoer on a port in use", () => {
+  it("stops the run with an error that names the address and says what to do", async () => {
+    using taken = tcp.openServer({ host: "127.0.0.1", port: 0 });
+    const server = new tcp.Server({ host: "127.0.0.1", port: taken.ha[1] });
+    const doist = new Doist({ tock: 1 / 32, limit: 1 / 8 });
+    await expect(doist.do({ doers: [new tcp.ServerDoer({ server })] })).rejects.toThrow(/127\.0\.0\.1:\d+: is another server using that port/);
+    server.close();
+  });
+});
