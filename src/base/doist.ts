@@ -64,6 +64,7 @@ export class Doist extends Tymist {
   #wake: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #interrupted = false;
+  #running = false;
   // made once so a tick's wait allocates only its promise and timer
   readonly #settle = (resolve: () => void): void => {
     this.#wake = resolve;
@@ -134,6 +135,16 @@ export class Doist extends Tymist {
    * reached (done false), then exits. Rejects with a doer's error after closing the rest.
    */
   async do({ doers, limit, tyme, temp }: DoistDoOptions = {}): Promise<void> {
+    if (this.#running) throw new Error(`doist ${this.name} is already running: await its do() before calling it again`);
+    this.#running = true;
+    try {
+      await this.#run({ doers, limit, tyme, temp });
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #run({ doers, limit, tyme, temp }: DoistDoOptions): Promise<void> {
     this.done = false;
     if (doers !== undefined) {
       this.doers = [...doers];

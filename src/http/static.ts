@@ -35,6 +35,7 @@ const Reasons: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  412: "Precondition Failed",
   416: "Range Not Satisfiable",
   500: "Internal Server Error",
 };
@@ -179,11 +180,13 @@ export class StaticSink {
       const stats = await handle.stat({ bigint: true });
       if (!stats.isFile()) return failure(404, head);
       const size = Number(stats.size);
-      const mtimeMs = Number(stats.mtimeMs);
+      // Never a Last-Modified later than the response's Date (RFC 9110 §8.8.2.1).
+      const mtimeMs = Math.min(Number(stats.mtimeMs), Date.now());
       const validators = {
         ETag: entityTag(stats),
         "Last-Modified": new Date(mtimeMs).toUTCString(),
       };
+      if (preconditionFailed(request.headers, validators.ETag, mtimeMs)) return failure(412, head);
       if (notModified(request.headers, validators.ETag, mtimeMs)) {
         return new Response(null, { status: 304, headers: validators });
       }
@@ -195,7 +198,8 @@ export class StaticSink {
       };
       let pick: RangePick = "whole";
       const range = request.headers.get("range");
-      if (range !== null && ifRangeHolds(request.headers.get("if-range"), validators, mtimeMs)) {
+      // Range is defined for GET only (RFC 9110 §14.2): HEAD answers as a whole GET would.
+      if (range !== null && !head && ifRangeHolds(request.headers.get("if-range"), validators, mtimeMs)) {
         pick = pickRange(range, size);
       }
       if (pick === "unsatisfiable") {
@@ -268,6 +272,19 @@ function opaque(tag: string): string {
 }
 
 /** RFC 9110 §13.1.2–3 for GET/HEAD: If-None-Match (weak compare) wins over If-Modified-Since. */
+/** RFC 9110 §13.2.2 steps 1-2: If-Match (strong comparison), else If-Unmodified-Since. */
+function preconditionFailed(headers: Headers, etag: string, mtimeMs: number): boolean {
+  const match = headers.get("if-match");
+  if (match !== null) {
+    if (match.trim() === "*") return false;
+    return !(match.match(EntityTag) ?? []).some((tag) => tag === etag); // W/ tags never match
+  }
+  const since = headers.get("if-unmodified-since");
+  if (since === null) return false;
+  const sinceMs = Date.parse(since);
+  return !Number.isNaN(sinceMs) && Math.floor(mtimeMs / 1000) * 1000 > sinceMs;
+}
+
 function notModified(headers: Headers, etag: string, mtimeMs: number): boolean {
   const noneMatch = headers.get("if-none-match");
   if (noneMatch !== null) {
