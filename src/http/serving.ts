@@ -6,7 +6,7 @@
 import type { DoerOptions } from "../base/doing.ts";
 import { ServicingDoer } from "../base/servicing.ts";
 import type { Tymth } from "../base/tyming.ts";
-import { Server as TcpServer, ServerTls } from "../tcp/index.ts";
+import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
 import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { AppSteward, Steward } from "./stewarding.ts";
@@ -204,11 +204,7 @@ export function openServer(options: ServerOptions = {}): BareServer {
   const server = options.app !== undefined ? new Server(options) : new BareServer(options);
   if (!server.reopen()) {
     server.close();
-    const [host, port] = options.ha ?? [options.host ?? "", options.port ?? 0];
-    throw new Error(
-      `http server could not listen on ${host || "*"}:${port}: is another server using that port? ` +
-        "Stop it, pick another port, or pass port 0 for any free one.",
-    );
+    throw listenError("http server", options.ha ?? [options.host ?? "", options.port ?? 0]);
   }
   return server;
 }
@@ -229,11 +225,6 @@ export class ServerDoer extends ServicingDoer<BareServer> {
 
   /** Opens the server unless already open (so a port-0 address read early stays true). */
   protected override open(server: BareServer): void {
-    if (server.opened || server.reopen()) return;
-    const [host, port] = server.ha;
-    throw new Error(
-      `http.ServerDoer: the server could not listen on ${host || "*"}:${port}: is another server using that port? ` +
-        "Stop it, pick another port, or pass port 0 for any free one.",
-    );
+    if (!server.opened && !server.reopen()) throw listenError("http.ServerDoer: the server", server.ha);
   }
 }

@@ -6,6 +6,7 @@
 import type { DoerOptions } from "../base/doing.ts";
 import { ServicingDoer } from "../base/servicing.ts";
 import type { Client } from "./clienting.ts";
+import { listenError } from "./serving.ts";
 import type { Server } from "./serving.ts";
 
 export interface ServerDoerOptions extends DoerOptions {
@@ -24,12 +25,7 @@ export class ServerDoer extends ServicingDoer<Server> {
 
   /** Reopens the server at enter; a server that cannot listen stops the run with a clear error. */
   protected override open(server: Server): void {
-    if (server.reopen()) return;
-    const [host, port] = server.ha;
-    throw new Error(
-      `tcp.ServerDoer: the server could not listen on ${host || "*"}:${port}: is another server using that port? ` +
-        "Stop it, pick another port, or pass port 0 for any free one.",
-    );
+    if (!server.reopen()) throw listenError("tcp.ServerDoer: the server", server.ha);
   }
 }
 

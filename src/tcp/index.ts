@@ -2,7 +2,7 @@
  * hio's core.tcp: nonblocking TCP (and TLS) servers and clients serviced once per tick,
  * plus an in-memory network for deterministic runs in simulated tyme.
  */
-export { Server, openServer } from "./serving.ts";
+export { Server, openServer, listenError } from "./serving.ts";
 export type { ServerOptions } from "./serving.ts";
 export { Remoter } from "./remoting.ts";
 export type { RemoterOptions } from "./remoting.ts";

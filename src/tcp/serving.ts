@@ -279,3 +279,11 @@ export function openServer(opts: unknown = {}, cls: new (opts: never) => Server 
   }
   return server;
 }
+
+/** The error for a server that could not listen, saying what to do about it. */
+export function listenError(who: string, [host, port]: readonly [string, number]): Error {
+  return new Error(
+    `${who} could not listen on ${host || "*"}:${port}: is another server using that port? ` +
+      "Stop it, pick another port, or pass port 0 for any free one.",
+  );
+}
