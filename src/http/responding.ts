@@ -7,6 +7,7 @@ import type { ByteBuffer } from "../base/buffering.ts";
 import { MachineTable, Stepper } from "../base/machining.ts";
 import { responderMachine } from "../../machines/responder.ts";
 import type { ResponderEvent } from "../../machines/responder.ts";
+import { cancelBody, describe, wholeBody } from "./bodying.ts";
 import { errorMessage } from "./replying.ts";
 import { httpDate1123, statusReason } from "./httping.ts";
 
@@ -400,39 +401,4 @@ export class Responder {
     this.#reading = false;
     if (reader !== null) void reader.cancel().catch(() => {});
   }
-}
-
-/** undici keeps a Response's body source (string or bytes) under its `state` symbol. */
-const stateKey = Object.getOwnPropertySymbols(new Response("")).find((key) => key.description === "state");
-
-/**
- * The bytes of a body given whole (a string, bytes or JSON) when the Response's body stream is
- * untouched; null for streams and anything else, which are read through the stream.
- */
-export function wholeBody(response: Response): Uint8Array | null {
-  if (stateKey === undefined || response.bodyUsed) return null;
-  const body = (response as unknown as Record<symbol, { body?: { stream?: ReadableStream; source?: unknown; length?: number | null } | null }>)[stateKey]?.body;
-  if (body === null || body === undefined) return null;
-  if (body.stream?.locked === true) return null;
-  const source = body.source;
-  if (typeof source === "string") {
-    const bytes = Buffer.from(source, "utf8");
-    return bytes.length === body.length ? bytes : null;
-  }
-  if (source instanceof Uint8Array) return source.length === body.length ? source : null;
-  if (source instanceof ArrayBuffer) return source.byteLength === body.length ? new Uint8Array(source) : null;
-  return null;
-}
-
-/** Cancels the body of a Response nobody will send, so what feeds it stops. */
-function cancelBody(response: unknown): void {
-  if (!(response instanceof Response)) return;
-  const body = response.body;
-  if (body !== null && !body.locked) void body.cancel().catch(() => {});
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return `an object (${Object.prototype.toString.call(value)})`;
-  return typeof value === "string" ? "a string" : `${typeof value === "undefined" ? "undefined" : `a ${typeof value}`}`;
 }
