@@ -5,7 +5,7 @@
  * `read()` answers 0 when the head is sound, else the status to answer (400, 413, 501) and a reason
  * in `detail`. One Framing is reused from request to request.
  */
-import { splitList } from "./httping.ts";
+import { CLOSE, KEEP_ALIVE, connectionOptions, splitList } from "./httping.ts";
 import { Kind } from "./scanning.ts";
 import type { FieldScanner } from "./scanning.ts";
 
@@ -44,13 +44,12 @@ export class Framing {
           codings ??= [];
           for (const coding of splitList(fields.value(i))) codings.push(codingName(coding));
           break;
-        case Kind.Connection:
-          for (const option of splitList(fields.value(i))) {
-            const lowered = option.toLowerCase();
-            if (lowered === "close") close = true;
-            else if (lowered === "keep-alive") keepAlive = true;
-          }
+        case Kind.Connection: {
+          const bits = connectionOptions(fields.value(i));
+          if (bits & CLOSE) close = true;
+          if (bits & KEEP_ALIVE) keepAlive = true;
           break;
+        }
         case Kind.Expect:
           if (fields.value(i).toLowerCase() === "100-continue") this.expects = http11;
           break;

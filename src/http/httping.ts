@@ -263,3 +263,18 @@ export function jsonOf(body: Uint8Array): unknown {
     return null;
   }
 }
+
+/** Bits of a Connection field's options (RFC 9110 §7.6.1) that decide persistence. */
+export const CLOSE = 1;
+export const KEEP_ALIVE = 2;
+
+/** The persistence options a Connection field value names: CLOSE and/or KEEP_ALIVE bits. */
+export function connectionOptions(value: string): number {
+  let bits = 0;
+  for (const option of splitList(value)) {
+    const lowered = option.toLowerCase();
+    if (lowered === "close") bits |= CLOSE;
+    else if (lowered === "keep-alive") bits |= KEEP_ALIVE;
+  }
+  return bits;
+}

@@ -60,6 +60,9 @@ const LENGTH = requestantTable.indexOf("body.length");
 const SIZE = requestantTable.indexOf("body.size");
 const DATA = requestantTable.indexOf("body.data");
 const TRAILERS = requestantTable.indexOf("body.trailers");
+/** 1 for the states that parse bytes (all but ended and errored). */
+const PARSING = new Uint8Array(requestantTable.states.length);
+for (const state of [LINE, HEADERS, LENGTH, SIZE, DATA, TRAILERS]) PARSING[state] = 1;
 
 const event = (type: RequestantEventType): number => requestantTable.eventIndex(type);
 const LINE_PARSED = event("line.parsed");
@@ -186,6 +189,8 @@ export class Requestant {
   parse(): boolean {
     for (;;) {
       const state = this.stepper.state;
+      // Every parsing phase needs a byte to progress: an idle connection costs one check a tick.
+      if (this.msg.length === 0 && PARSING[state] === 1) return false;
       let progressed: boolean;
       if (state === LINE) progressed = this.#parseLine();
       else if (state === HEADERS) progressed = this.#parseHeaders();

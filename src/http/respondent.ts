@@ -9,7 +9,7 @@ import { Accrual, ChunkScanner } from "./chunking.ts";
 import { EventSource } from "./eventing.ts";
 import type { ServerSentEvent } from "./eventing.ts";
 import { Hict } from "./hicting.ts";
-import { CR, HTTPException, LF, PrematureClosure, jsonOf, splitList } from "./httping.ts";
+import { CLOSE, CR, HTTPException, KEEP_ALIVE, LF, PrematureClosure, connectionOptions, jsonOf, splitList } from "./httping.ts";
 import { DONE, FieldScanner, Kind, MORE } from "./scanning.ts";
 import { StatusLineScanner } from "./statusing.ts";
 
@@ -265,13 +265,12 @@ export class Respondent {
           codings ??= [];
           for (const coding of splitList(fields.value(i))) codings.push(coding.split(";")[0]!.trim().toLowerCase());
           break;
-        case Kind.Connection:
-          for (const option of splitList(fields.value(i))) {
-            const lowered = option.toLowerCase();
-            if (lowered === "close") close = true;
-            else if (lowered === "keep-alive") keepAlive = true;
-          }
+        case Kind.Connection: {
+          const bits = connectionOptions(fields.value(i));
+          if (bits & CLOSE) close = true;
+          if (bits & KEEP_ALIVE) keepAlive = true;
           break;
+        }
         case Kind.ContentType:
           type = fields.value(i).toLowerCase();
           break;

@@ -83,7 +83,6 @@ export class Steward {
   /** Requests dispatched on this connection so far. */
   exchanges = 0;
   #continued = false;
-  #halfClosed = false;
   readonly #lingerer = new Tymer();
   #controller: AbortController | null = null;
   #controllerExchange = 0;
@@ -156,7 +155,6 @@ export class Steward {
         this.#cutoff();
         return;
       }
-      this.#halfClosed = true;
     }
     // Pipelined requests answered whole in one tick are taken one after another, a bounded
     // number per tick so one connection cannot hold up the others.
@@ -191,7 +189,7 @@ export class Steward {
       this.#lingerer.start({ duration: tymeout });
       return;
     }
-    if (this.busy && !this.#halfClosed && !remoter.txPending) {
+    if (this.busy && !remoter.cutoff && !remoter.txPending) {
       // hio's pour: a response under way keeps the connection alive while it waits on the app;
       // not when its bytes wait on a peer that stopped reading, nor after the peer's FIN, so a
       // reply nobody reads any more still ends by tymeout.
