@@ -141,7 +141,8 @@ export class BareServer implements Disposable {
   /** Accepts new connections and gives each its Steward. */
   serviceConnects(): void {
     const servant = this.servant;
-    if (servant.serviceConnects() === 0) return;
+    // Nothing new unless this call accepted some, or the servant was serviced directly.
+    if (servant.serviceConnects() === 0 && servant.ixes.size === this.stewards.size) return;
     for (const [key, remoter] of servant.ixes) {
       const steward = this.stewards.get(key);
       if (steward?.remoter === remoter) continue;
