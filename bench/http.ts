@@ -6,9 +6,10 @@
  *
  *   npm run bench:http -- --duration 5 --warmup 1 --connections 10,100 --tocks 1/1024,1/8192
  *   npm run bench:http -- --cpu-prof <dir>   # also profile our servers; prints top self time
+ *   npm run bench:http -- --servers hio      # only some of: node, node-fetch, hio
  *
  * Each flag may be given as an environment variable instead (DURATION, WARMUP, CONNECTIONS,
- * PIPELINING, TOCKS, CPU_PROF). Latency percentiles are computed from autocannon's per-response
+ * PIPELINING, TOCKS, CPU_PROF, SERVERS). Latency percentiles are computed from autocannon's per-response
  * times (fractions of a millisecond), as its own histogram keeps whole milliseconds only.
  */
 import autocannon from "autocannon";
@@ -33,6 +34,7 @@ const { values: flags } = parseArgs({
     pipelining: { type: "string" },
     tocks: { type: "string" },
     "cpu-prof": { type: "string" },
+    servers: { type: "string" },
   },
 });
 const env = process.env;
@@ -42,6 +44,8 @@ const connectionCounts = list(flags.connections ?? env.CONNECTIONS ?? "10,100").
 const pipelining = Number(flags.pipelining ?? env.PIPELINING ?? 1);
 const tocks = list(flags.tocks ?? env.TOCKS ?? "1/1024,1/8192");
 const profileDir = flags["cpu-prof"] ?? env.CPU_PROF;
+/** Which servers to load: node (plain node:http), node-fetch (node:http + fetch objects), hio. */
+const servers = new Set(list(flags.servers ?? env.SERVERS ?? "node,node-fetch,hio"));
 
 interface Subject {
   name: string;
@@ -265,11 +269,12 @@ function table(rows: Row[]): string {
 
 async function main(): Promise<void> {
   const began = Date.now();
-  const subjects: Subject[] = [
-    { name: "node:http", args: [path.join(root, "bench", "node-hello.mjs")], env: {}, ours: false },
-    { name: "node:http + fetch objects", args: [path.join(root, "bench", "node-fetch-hello.mjs")], env: {}, ours: false },
-  ];
-  for (const tock of tocks) {
+  const subjects: Subject[] = [];
+  if (servers.has("node")) subjects.push({ name: "node:http", args: [path.join(root, "bench", "node-hello.mjs")], env: {}, ours: false });
+  if (servers.has("node-fetch")) {
+    subjects.push({ name: "node:http + fetch objects", args: [path.join(root, "bench", "node-fetch-hello.mjs")], env: {}, ours: false });
+  }
+  for (const tock of servers.has("hio") ? tocks : []) {
     const value = fraction(tock);
     const args = ["--import", "tsx"];
     if (profileDir !== undefined) {

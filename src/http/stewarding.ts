@@ -13,6 +13,7 @@ import type { RequestLimits } from "./parsing.ts";
 import { Responder } from "./responding.ts";
 import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
+import { incomingRequest } from "./incoming.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
 const PARSED = stewardTable.eventIndex("request.parsed");
@@ -339,21 +340,43 @@ export class AppSteward extends Steward {
   }
 
   override respond(): Response | PromiseLike<Response> {
-    let request: Request;
-    try {
-      request = toRequest(this.requestant, this.scheme, this.ha);
-    } catch {
-      throw new HTTPError({ status: 400, title: "Bad Request", detail: "the request target and Host do not make a URL" });
-    }
+    const r = this.requestant;
     // The signal is made only if the app reads it: a Request built with a signal costs an
     // AbortController and a cleanup registration per request, which stalls a busy server.
     const exchange = this.exchanges;
-    Object.defineProperty(request, "signal", { get: () => this.signal(exchange), configurable: true });
+    const signal = (): AbortSignal => this.signal(exchange);
+    let request: Request;
+    try {
+      if ((r.method === "GET" || r.method === "HEAD") && r.body.length === 0) {
+        request = incomingRequest({ href: hrefOf(r, this.scheme, this.ha), method: r.method, fields: r.headers, signal });
+      } else {
+        request = toRequest(r, this.scheme, this.ha);
+        let made: AbortSignal | null = null;
+        Object.defineProperty(request, "signal", { get: () => (made ??= signal()), configurable: true });
+      }
+    } catch {
+      throw new HTTPError({ status: 400, title: "Bad Request", detail: "the request target and Host do not make a URL" });
+    }
     return this.app(request, this.env(this.remoter.tymer.tyme));
   }
 }
 
 const BODYLESS = new Set(["GET", "HEAD"]);
+
+/** The absolute URL of a request from its target and Host (or the bound address). */
+function urlOf(r: Requestant, scheme: string, ha: readonly [string, number]): string {
+  const target = r.url;
+  if (target.startsWith("/")) return `${scheme}://${r.headers.get("host") || `${ha[0]}:${ha[1]}`}${target}`;
+  if (target === "*") return `${scheme}://${r.headers.get("host") || `${ha[0]}:${ha[1]}`}/`;
+  return target; // absolute-form
+}
+
+/** The URL a Request made from `r` would have, refused (TypeError) where Request refuses it. */
+function hrefOf(r: Requestant, scheme: string, ha: readonly [string, number]): string {
+  const url = new URL(urlOf(r, scheme, ha));
+  if (url.username !== "" || url.password !== "") throw new TypeError("a request URL may not carry credentials");
+  return url.href;
+}
 
 /** Builds the fetch Request an app sees: absolute URL from Host and target, every field, body. */
 export function toRequest(
@@ -362,20 +385,10 @@ export function toRequest(
   ha: readonly [string, number],
   signal?: AbortSignal,
 ): Request {
-  const target = r.url;
-  let url: string;
-  if (target.startsWith("/")) {
-    const host = r.headers.get("host") || `${ha[0]}:${ha[1]}`;
-    url = `${scheme}://${host}${target}`;
-  } else if (target === "*") {
-    url = `${scheme}://${r.headers.get("host") || `${ha[0]}:${ha[1]}`}/`;
-  } else {
-    url = target; // absolute-form
-  }
   const headers = new Headers();
   for (const [name, value] of r.headers.items()) headers.append(name, value);
   const init: RequestInit = { method: r.method, headers };
   if (signal !== undefined) init.signal = signal;
   if (r.body.length > 0 && !BODYLESS.has(r.method.toUpperCase())) init.body = r.body;
-  return new Request(url, init);
+  return new Request(urlOf(r, scheme, ha), init);
 }

@@ -1,0 +1,131 @@
+import { inspect } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { Tymist, http } from "../../src/index.ts";
+import { incomingLazy, incomingRequest } from "../../src/http/incoming.ts";
+import type { IncomingParts } from "../../src/http/incoming.ts";
+import { drive, parseResponses, rawRequest, responses } from "../helpers.ts";
+
+function parts(overrides: Partial<IncomingParts> = {}): IncomingParts & { made: AbortController[] } {
+  const made: AbortController[] = [];
+  return {
+    href: "http://example.test:8080/a/b?c=d",
+    method: "GET",
+    fields: [["Host", "example.test:8080"], ["Accept", "text/html"], ["X-Many", "1"], ["X-Many", "2"]],
+    signal: () => {
+      const controller = new AbortController();
+      made.push(controller);
+      return controller.signal;
+    },
+    made,
+    ...overrides,
+  };
+}
+
+describe("incomingRequest", () => {
+  it("is lazy on the Node this runs on when its undici keeps a Request's state under symbols", () => {
+    // Node 20 bundles undici 6, whose slots the probe relies on; elsewhere eager is the fallback.
+    if (process.versions.undici?.startsWith("6.")) expect(incomingLazy).toBe(true);
+  });
+
+  it("answers method, url and headers as a Request would", () => {
+    const p = parts();
+    const request = incomingRequest(p);
+    const real = new Request(p.href, { method: "GET", headers: [...p.fields] as Array<[string, string]> });
+    expect(request).toBeInstanceOf(Request);
+    expect(Object.prototype.toString.call(request)).toBe("[object Request]");
+    expect(request.method).toBe("GET");
+    expect(request.url).toBe(real.url);
+    expect([...request.headers]).toEqual([...real.headers]);
+    expect(request.headers.get("x-many")).toBe("1, 2");
+    expect(request.headers).toBe(request.headers); // one Headers object
+    expect(request.body).toBeNull();
+    expect(request.bodyUsed).toBe(false);
+    for (const key of ["cache", "credentials", "destination", "integrity", "keepalive", "mode", "redirect", "referrer", "referrerPolicy"] as const) {
+      expect(request[key], key).toEqual(real[key]);
+    }
+  });
+
+  it("reads its (empty) body, clones, and is copied by new Request() with its fields", async () => {
+    const request = incomingRequest(parts({ method: "HEAD" }));
+    const clone = request.clone();
+    expect(clone).toBeInstanceOf(Request);
+    expect(clone.method).toBe("HEAD");
+    expect(clone.headers.get("accept")).toBe("text/html");
+    const copy = new Request(request, { headers: { "x-added": "yes" } });
+    expect(copy.url).toBe("http://example.test:8080/a/b?c=d");
+    expect(copy.headers.get("x-added")).toBe("yes");
+    const forwarded = new Request(request);
+    expect(forwarded.headers.get("x-many")).toBe("1, 2");
+    expect(await request.text()).toBe("");
+    expect(request.bodyUsed).toBe(false); // a null body is never used
+    expect(await incomingRequest(parts()).arrayBuffer()).toEqual(new ArrayBuffer(0));
+    expect(inspect(request)).toMatch(/Request/);
+  });
+
+  it("makes its signal once, on first read, and copies and clones follow it", () => {
+    const p = parts();
+    const request = incomingRequest(p);
+    expect(p.made).toHaveLength(0); // nothing made for an app that never asks
+    const signal = request.signal;
+    expect(request.signal).toBe(signal);
+    const copy = new Request(request);
+    const clone = request.clone();
+    expect(p.made).toHaveLength(1);
+    p.made[0]!.abort(new Error("client left"));
+    expect(signal.aborted).toBe(true);
+    expect(copy.signal.aborted).toBe(true);
+    expect(clone.signal.aborted).toBe(true);
+  });
+
+  it("keeps headers the app changed when it is later copied", () => {
+    const request = incomingRequest(parts());
+    request.headers.set("x-set", "by app");
+    expect(new Request(request).headers.get("x-set")).toBe("by app");
+  });
+});
+
+describe("Server hands bodyless GETs to apps as IncomingRequests", () => {
+  const servers: http.BareServer[] = [];
+  afterEach(() => {
+    for (const server of servers.splice(0)) server.close();
+  });
+
+  function open(app: http.FetchApp): { port: number; step: () => void } {
+    const tymist = new Tymist({ tock: 1 / 32 });
+    // The raw client half-closes when done: a silent response then ends by the idle tymeout.
+    const server = http.openServer({ app, host: "127.0.0.1", port: 0, tymth: tymist.tymen(), tymeout: 0.5 });
+    servers.push(server);
+    return { port: server.ha[1], step: () => { server.service(); tymist.tick(); } };
+  }
+
+  it("lets an app forward the request, its copy aborting when the client goes away", async () => {
+    const seen: string[] = [];
+    const { port, step } = open((request) => {
+      const forwarded = new Request(request);
+      forwarded.headers.set("x-forwarded", "1");
+      seen.push(`${forwarded.method} ${forwarded.url} ${forwarded.headers.get("x-forwarded")} ${forwarded.headers.get("x-many")}`);
+      if (new URL(request.url).pathname === "/hang") {
+        forwarded.signal.addEventListener("abort", () => seen.push("forwarded aborted"));
+        return new Response(new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) }), {
+          headers: { "content-type": "text/event-stream" },
+        });
+      }
+      return new Response(forwarded.url);
+    });
+    const raw = "GET /one HTTP/1.1\r\nHost: h.test\r\nX-Many: 1\r\nX-Many: 2\r\n\r\n";
+    const reply = await drive(step, rawRequest(port, raw, { until: responses(1) }));
+    expect(parseResponses(reply.bytes)[0]!.body.toString()).toBe("http://h.test/one");
+    await drive(step, rawRequest(port, "GET /hang HTTP/1.1\r\nHost: h.test\r\n\r\n", { until: (bytes) => bytes.includes("\r\n\r\n") }));
+    for (let i = 0; i < 100 && !seen.includes("forwarded aborted"); i++) {
+      step();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(seen).toEqual(["GET http://h.test/one 1 1, 2", "GET http://h.test/hang 1 null", "forwarded aborted"]);
+  });
+
+  it("answers 400 to a target whose URL carries credentials, as a Request refuses it", async () => {
+    const { port, step } = open((request) => new Response(request.url));
+    const reply = await drive(step, rawRequest(port, "GET http://user:pw@h.test/ HTTP/1.1\r\nHost: h.test\r\n\r\n", { until: responses(1) }));
+    expect(parseResponses(reply.bytes)[0]!.status).toBe(400);
+  });
+});
