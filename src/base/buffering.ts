@@ -4,17 +4,16 @@
  * view into one backing array, compacted or grown only when an append needs room.
  */
 
-const encoder = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
 
 export class ByteBuffer {
-  #buf: Uint8Array;
+  #buf: Buffer;
   #head = 0; // index of the first unread byte
   #tail = 0; // index one past the last byte
 
   constructor(capacity = 4096) {
-    this.#buf = new Uint8Array(Math.max(16, capacity));
+    this.#buf = Buffer.alloc(Math.max(16, capacity));
   }
 
   /** Number of unread bytes. */
@@ -24,7 +23,9 @@ export class ByteBuffer {
 
   /** Unread bytes as a view (no copy); valid until the next push, shift or clear. */
   view(): Uint8Array {
-    return this.#buf.subarray(this.#head, this.#tail);
+    // A plain Uint8Array (not a Buffer, whose slice() would be a view too).
+    const buf = this.#buf;
+    return new Uint8Array(buf.buffer, buf.byteOffset + this.#head, this.#tail - this.#head);
   }
 
   /** Byte at offset `i` from the front (undefined past the end). */
@@ -35,12 +36,26 @@ export class ByteBuffer {
 
   /** Appends bytes (a string is UTF-8 encoded). */
   push(data: Uint8Array | string): void {
-    const bytes = typeof data === "string" ? encoder.encode(data) : data;
-    const n = bytes.length;
+    if (typeof data === "string") {
+      this.pushText(data);
+      return;
+    }
+    const n = data.length;
     if (n === 0) return;
     this.#reserve(n);
-    this.#buf.set(bytes, this.#tail);
+    this.#buf.set(data, this.#tail);
     this.#tail += n;
+  }
+
+  /**
+   * Appends a string encoded straight into the buffer (no intermediate bytes): UTF-8, or latin1
+   * (one byte per char, as HTTP heads are written). `bytes` is its encoded size when known.
+   */
+  pushText(text: string, encoding: "utf8" | "latin1" = "utf8", bytes?: number): void {
+    const n = bytes ?? (encoding === "latin1" ? text.length : Buffer.byteLength(text, "utf8"));
+    if (n === 0) return;
+    this.#reserve(n);
+    this.#tail += this.#buf.write(text, this.#tail, n, encoding);
   }
 
   /** Drops `n` bytes (default all) from the front. */
@@ -52,7 +67,7 @@ export class ByteBuffer {
   /** Removes and returns up to `n` bytes from the front as a fresh copy. */
   take(n = this.length): Uint8Array {
     const m = Math.min(Math.max(0, n), this.length);
-    const out = this.#buf.slice(this.#head, this.#head + m);
+    const out = new Uint8Array(this.#buf.subarray(this.#head, this.#head + m)); // a copy (Buffer#slice is a view)
     this.shift(m);
     return out;
   }
@@ -83,7 +98,7 @@ export class ByteBuffer {
     } else {
       let grown = size * 2;
       while (grown < live + n) grown *= 2;
-      const buf = new Uint8Array(grown);
+      const buf = Buffer.alloc(grown);
       buf.set(this.#buf.subarray(this.#head, this.#tail));
       this.#buf = buf;
     }

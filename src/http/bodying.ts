@@ -7,21 +7,22 @@
 const stateKey = Object.getOwnPropertySymbols(new Response("")).find((key) => key.description === "state");
 
 /**
- * The bytes of a body given whole (a string, bytes or JSON) when the Response's body stream is
- * untouched; null for streams and anything else, which are read through the stream.
+ * A body given whole (a string, bytes or JSON) when the Response's body stream is untouched: the
+ * string itself (sized in UTF-8 bytes) or the bytes; null for streams and anything else, which
+ * are read through the stream.
  */
-export function wholeBody(response: Response): Uint8Array | null {
-  if (stateKey === undefined || response.bodyUsed) return null;
+export function wholeBody(response: Response): { text: string; length: number } | Uint8Array | null {
+  if (stateKey === undefined) return null;
   const body = (response as unknown as Record<symbol, { body?: { stream?: ReadableStream; source?: unknown; length?: number | null } | null }>)[stateKey]?.body;
   if (body === null || body === undefined) return null;
-  if (body.stream?.locked === true) return null;
+  if (body.stream?.locked === true || response.bodyUsed) return null;
   const source = body.source;
+  const length = body.length;
   if (typeof source === "string") {
-    const bytes = Buffer.from(source, "utf8");
-    return bytes.length === body.length ? bytes : null;
+    return typeof length === "number" && length === Buffer.byteLength(source, "utf8") ? { text: source, length } : null;
   }
-  if (source instanceof Uint8Array) return source.length === body.length ? source : null;
-  if (source instanceof ArrayBuffer) return source.byteLength === body.length ? new Uint8Array(source) : null;
+  if (source instanceof Uint8Array) return source.length === length ? source : null;
+  if (source instanceof ArrayBuffer) return source.byteLength === length ? new Uint8Array(source) : null;
   return null;
 }
 

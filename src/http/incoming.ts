@@ -22,8 +22,10 @@ export interface IncomingParts {
   method: "GET" | "HEAD";
   /** The request's fields in arrival order (repeats kept); read when headers are first asked for. */
   fields: Iterable<readonly [string, string]>;
-  /** The abort signal of the exchange, made on first use. */
-  signal: () => AbortSignal;
+  /** Makes the abort signal of an exchange; called on first use with `exchange`. */
+  signal: (exchange: number) => AbortSignal;
+  /** The exchange (the request's number on its connection) the signal is for. */
+  exchange: number;
 }
 
 /** Undici's internal slots of a Request (state, headers, signal, dispatcher on Node 20). */
@@ -49,7 +51,7 @@ class IncomingRequest {
   get method(): string { return this.#parts.method; }
   get url(): string { return this.#parts.href; }
   get headers(): Headers { return (this.#headers ??= this.#real?.headers ?? headersOf(this.#parts.fields)); }
-  get signal(): AbortSignal { return (this.#signal ??= this.#parts.signal()); }
+  get signal(): AbortSignal { return (this.#signal ??= this.#parts.signal(this.#parts.exchange)); }
   get body(): null { return null; }
   get bodyUsed(): boolean { return this.#real?.bodyUsed ?? false; }
 
@@ -104,6 +106,7 @@ function probe(): boolean {
       method: "GET",
       fields: [["x-probe", "1"], ["x-probe", "2"]],
       signal: () => { signalled++; return new AbortController().signal; },
+      exchange: 1,
     };
     const incoming = new IncomingRequest(parts) as unknown as Request;
     if (!(incoming instanceof Request) || incoming.cache !== "default") return false;
@@ -127,6 +130,6 @@ export function incomingRequest(parts: IncomingParts): Request {
   if (incomingLazy) return new IncomingRequest(parts) as unknown as Request;
   const request = new Request(parts.href, { method: parts.method, headers: headersOf(parts.fields) });
   let signal: AbortSignal | null = null;
-  Object.defineProperty(request, "signal", { get: () => (signal ??= parts.signal()), configurable: true });
+  Object.defineProperty(request, "signal", { get: () => (signal ??= parts.signal(parts.exchange)), configurable: true });
   return request;
 }

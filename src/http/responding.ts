@@ -77,6 +77,7 @@ export class Responder {
   #framing: "length" | "chunked" | "close" | "none" = "none";
   #length = 0; // declared Content-Length when framing is "length"
   #wholeLength = -1; // size of a body given whole, -1 when it is a stream
+  #wholeText: string | null = null; // a body given whole as a string, not yet written
   #generation = 0; // ignores reads that settle after a reset
 
   constructor({ txbs, name = "hio-ts", highWater = 65536 }: ResponderOptions) {
@@ -174,8 +175,9 @@ export class Responder {
     this.sent = 0;
     this.error = null;
     this.#settled = null;
-    this.#chunks = [];
+    this.#chunks.length = 0;
     this.#buffered = 0;
+    this.#wholeText = null;
     this.#done = false;
     this.#streamError = null;
     this.#framing = "none";
@@ -191,19 +193,20 @@ export class Responder {
       return;
     }
     const response = settled.response;
-    if (response.bodyUsed || response.body?.locked === true) {
+    // A body given whole (a string or bytes) is taken as it is: the reply can then go out in
+    // this same tick, framed by Content-Length, without a read through the body's stream.
+    const whole = wholeBody(response);
+    if (whole === null && (response.bodyUsed || response.body?.locked === true)) {
       this.#writeError(new TypeError("the app's Response body was already used or locked: return a fresh Response"));
       return;
     }
     this.response = response;
     this.status = response.status;
-    // A body given whole (a string or bytes) is taken as it is: the reply can then go out in
-    // this same tick, framed by Content-Length, without a read through the body's stream.
-    const whole = wholeBody(response);
     if (whole !== null) {
       this.#wholeLength = whole.length;
       if (this.#bodyAllowed() && whole.length > 0) {
-        this.#chunks.push(whole);
+        if (whole instanceof Uint8Array) this.#chunks.push(whole);
+        else this.#wholeText = whole.text; // encoded straight into txbs after the head
         this.#buffered = whole.length;
       }
       this.#done = true;
@@ -294,7 +297,18 @@ export class Responder {
     if (!persisted) head += "connection: close\r\n";
     else if (!this.#exchange.chunkable) head += "connection: keep-alive\r\n";
     head += "\r\n";
-    this.txbs.push(Buffer.from(head, "latin1"));
+    this.txbs.pushText(head, "latin1");
+    const text = this.#wholeText;
+    if (text !== null) {
+      this.#wholeText = null;
+      if (framing === "length" && length === this.#buffered) {
+        this.txbs.pushText(text, "utf8", length);
+        this.sent = length;
+        this.#buffered = 0;
+      } else {
+        this.#chunks.push(Buffer.from(text, "utf8")); // framed otherwise: poured as bytes
+      }
+    }
     this.stepper.step(HEAD_SENT);
   }
 

@@ -333,6 +333,8 @@ export class Steward {
 /** A Steward whose `respond()` hands a fetch `Request` to an app. */
 export class AppSteward extends Steward {
   readonly app: FetchApp;
+  /** `signal()` bound once per connection (not a closure per request). */
+  readonly #signalOf = (exchange: number): AbortSignal => this.signal(exchange);
 
   constructor(options: StewardOptions & { app: FetchApp }) {
     super(options);
@@ -344,15 +346,15 @@ export class AppSteward extends Steward {
     // The signal is made only if the app reads it: a Request built with a signal costs an
     // AbortController and a cleanup registration per request, which stalls a busy server.
     const exchange = this.exchanges;
-    const signal = (): AbortSignal => this.signal(exchange);
+    const signal = this.#signalOf;
     let request: Request;
     try {
       if ((r.method === "GET" || r.method === "HEAD") && r.body.length === 0) {
-        request = incomingRequest({ href: hrefOf(r, this.scheme, this.ha), method: r.method, fields: r.headers, signal });
+        request = incomingRequest({ href: hrefOf(r, this.scheme, this.ha), method: r.method, fields: r.headers, signal, exchange });
       } else {
         request = toRequest(r, this.scheme, this.ha);
         let made: AbortSignal | null = null;
-        Object.defineProperty(request, "signal", { get: () => (made ??= signal()), configurable: true });
+        Object.defineProperty(request, "signal", { get: () => (made ??= signal(exchange)), configurable: true });
       }
     } catch {
       throw new HTTPError({ status: 400, title: "Bad Request", detail: "the request target and Host do not make a URL" });

@@ -16,6 +16,7 @@ function parts(overrides: Partial<IncomingParts> = {}): IncomingParts & { made: 
       made.push(controller);
       return controller.signal;
     },
+    exchange: 1,
     made,
     ...overrides,
   };
