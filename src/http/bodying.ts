@@ -2,6 +2,7 @@
  * What the Responder needs to know of a fetch Response's body: its bytes when it was given
  * whole, and how to stop a body nobody will send.
  */
+import { Readable } from "node:stream";
 
 /** undici keeps a Response's body source (string or bytes) under its `state` symbol. */
 const stateKey = Object.getOwnPropertySymbols(new Response("")).find((key) => key.description === "state");
@@ -15,7 +16,9 @@ export function wholeBody(response: Response): { text: string; length: number } 
   if (stateKey === undefined) return null;
   const body = (response as unknown as Record<symbol, { body?: { stream?: ReadableStream; source?: unknown; length?: number | null } | null }>)[stateKey]?.body;
   if (body === null || body === undefined) return null;
-  if (body.stream?.locked === true || response.bodyUsed) return null;
+  // What Response.bodyUsed answers, asked of the stream directly (undici's getter costs more).
+  const stream = body.stream;
+  if (stream === undefined || stream.locked || Readable.isDisturbed(stream as unknown as NodeJS.ReadableStream)) return null;
   const source = body.source;
   const length = body.length;
   if (typeof source === "string") {

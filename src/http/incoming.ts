@@ -15,6 +15,33 @@
  * real Request at once, as before.
  */
 
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const NAME = /^(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*$/; // the last label is not numeric: never read as IPv4
+const PORT = /^[1-9]\d{0,4}$/;
+const PATH = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@/]*(?:\?[A-Za-z0-9\-._~!$&()*+,;=:@/?]*)?$/;
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)/;
+
+/**
+ * `${scheme}://${host}${target}` when that text is already what `new URL()` would serialize it
+ * to (a lowercase name or a canonical IPv4 address, a port that is not the scheme's default,
+ * an origin-form target of unreserved characters without dot segments or percent signs), else
+ * null: the caller then asks URL itself. Saves a URL parse for most requests.
+ */
+export function plainHref(scheme: "http" | "https" | string, host: string, target: string): string | null {
+  if (scheme !== "http" && scheme !== "https") return null;
+  if (!PATH.test(target)) return null;
+  const query = target.indexOf("?");
+  if (DOT_SEGMENT.test(query === -1 ? target : target.slice(0, query))) return null;
+  const colon = host.lastIndexOf(":");
+  const name = colon === -1 ? host : host.slice(0, colon);
+  if (colon !== -1) {
+    const port = host.slice(colon + 1);
+    if (!PORT.test(port) || Number(port) > 65535 || Number(port) === (scheme === "http" ? 80 : 443)) return null;
+  }
+  if (!IPV4.test(name) && (!NAME.test(name) || name.includes("xn--"))) return null;
+  return `${scheme}://${host}${target}`;
+}
+
 /** What an IncomingRequest is made from. */
 export interface IncomingParts {
   /** The absolute URL, already serialized by `new URL(...).href`. */

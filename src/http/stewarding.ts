@@ -13,7 +13,7 @@ import type { RequestLimits } from "./parsing.ts";
 import { Responder } from "./responding.ts";
 import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
-import { incomingRequest } from "./incoming.ts";
+import { incomingRequest, plainHref } from "./incoming.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
 const PARSED = stewardTable.eventIndex("request.parsed");
@@ -375,6 +375,11 @@ function urlOf(r: Requestant, scheme: string, ha: readonly [string, number]): st
 
 /** The URL a Request made from `r` would have, refused (TypeError) where Request refuses it. */
 function hrefOf(r: Requestant, scheme: string, ha: readonly [string, number]): string {
+  const target = r.url;
+  if (target.startsWith("/")) {
+    const plain = plainHref(scheme, r.headers.get("host") || `${ha[0]}:${ha[1]}`, target);
+    if (plain !== null) return plain;
+  }
   const url = new URL(urlOf(r, scheme, ha));
   if (url.username !== "" || url.password !== "") throw new TypeError("a request URL may not carry credentials");
   return url.href;

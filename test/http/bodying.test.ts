@@ -19,6 +19,9 @@ describe("wholeBody", () => {
     locked.body!.getReader();
     expect(wholeBody(locked)).toBeNull();
     expect(wholeBody(new Response(null))).toBeNull();
+    const cancelled = new Response("z"); // disturbed, not locked
+    await cancelled.body!.cancel();
+    expect(wholeBody(cancelled)).toBeNull();
   });
 });
 

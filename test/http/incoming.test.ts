@@ -1,7 +1,8 @@
 import { inspect } from "node:util";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { Tymist, http } from "../../src/index.ts";
-import { incomingLazy, incomingRequest } from "../../src/http/incoming.ts";
+import { incomingLazy, incomingRequest, plainHref } from "../../src/http/incoming.ts";
 import type { IncomingParts } from "../../src/http/incoming.ts";
 import { drive, parseResponses, rawRequest, responses } from "../helpers.ts";
 
@@ -21,6 +22,42 @@ function parts(overrides: Partial<IncomingParts> = {}): IncomingParts & { made: 
     ...overrides,
   };
 }
+
+describe("plainHref", () => {
+  it("takes the common plain URLs as they are", () => {
+    expect(plainHref("http", "127.0.0.1:8080", "/")).toBe("http://127.0.0.1:8080/");
+    expect(plainHref("https", "example.com", "/static/app.js?v=1&x=a:b")).toBe("https://example.com/static/app.js?v=1&x=a:b");
+    expect(plainHref("http", "api.example-1.test:3000", "/a/.hidden/b..c/")).toBe("http://api.example-1.test:3000/a/.hidden/b..c/");
+  });
+
+  it("leaves to URL what URL would rewrite", () => {
+    for (const [host, target] of [
+      ["Example.com", "/"], ["127.1", "/"], ["127.0.0.01", "/"], ["h:80", "/"], ["h:080", "/"], ["h:70000", "/"],
+      ["xn--nxasmq6b", "/"], ["h", "/a/../b"], ["h", "/a/."], ["h", "/%2e%2e/x"], ["h", "/a b"], ["h", "/q?a='1'"],
+      ["h", "/a#f"], ["[::1]:8080", "/"], ["1.2.3.4.5", "/"], ["h.0x10", "/"],
+    ]) {
+      expect(plainHref("http", host!, target!), `${host} ${target}`).toBeNull();
+    }
+  });
+
+  it("only ever answers what new URL(...).href answers (property)", () => {
+    const chars = (alphabet: string, max: number): fc.Arbitrary<string> =>
+      fc.array(fc.constantFrom(...alphabet), { maxLength: max }).map((a) => a.join(""));
+    const host = fc.tuple(
+      fc.oneof(chars("abcXYZ019-.x", 14), fc.ipV4(), fc.ipV4Extended(), fc.domain()),
+      fc.option(fc.oneof(fc.integer({ min: 0, max: 70000 }).map(String), chars("0123456789", 6)), { nil: undefined }),
+    ).map(([name, port]) => (port === undefined ? name : `${name}:${port}`));
+    const target = chars("/abc.%2eE?#&=:@'~!$()*+,;_- \\\"<>{}`|^[]", 24).map((t) => `/${t}`);
+    let taken = 0;
+    fc.assert(fc.property(fc.constantFrom("http", "https"), host, target, (scheme, h, t) => {
+      const plain = plainHref(scheme, h, t);
+      if (plain === null) return;
+      taken++;
+      expect(new URL(plain).href).toBe(plain);
+    }), { seed: 11, numRuns: 20000 });
+    expect(taken).toBeGreaterThan(1000); // the fast path was exercised, not only refused
+  });
+});
 
 describe("incomingRequest", () => {
   it("is lazy on the Node this runs on when its undici keeps a Request's state under symbols", () => {
