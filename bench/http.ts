@@ -6,7 +6,7 @@
  *
  *   npm run bench:http -- --duration 5 --warmup 1 --connections 10,100 --tocks 1/1024,1/8192
  *   npm run bench:http -- --cpu-prof <dir>   # also profile our servers; prints top self time
- *   npm run bench:http -- --servers hio      # only some of: node, node-fetch, hio
+ *   npm run bench:http -- --servers hio      # only some of: node, node-fetch, hio-engine, hio
  *
  * Each flag may be given as an environment variable instead (DURATION, WARMUP, CONNECTIONS,
  * PIPELINING, TOCKS, CPU_PROF, SERVERS). Latency percentiles are computed from autocannon's per-response
@@ -44,8 +44,11 @@ const connectionCounts = list(flags.connections ?? env.CONNECTIONS ?? "10,100").
 const pipelining = Number(flags.pipelining ?? env.PIPELINING ?? 1);
 const tocks = list(flags.tocks ?? env.TOCKS ?? "1/1024,1/8192");
 const profileDir = flags["cpu-prof"] ?? env.CPU_PROF;
-/** Which servers to load: node (plain node:http), node-fetch (node:http + fetch objects), hio. */
-const servers = new Set(list(flags.servers ?? env.SERVERS ?? "node,node-fetch,hio"));
+/**
+ * Which servers to load: node (plain node:http), node-fetch (node:http + fetch objects), hio
+ * (examples/hello.ts), hio-engine (bench/hio-prebuilt.ts: the app returns one prebuilt Response).
+ */
+const servers = new Set(list(flags.servers ?? env.SERVERS ?? "node,node-fetch,hio-engine,hio"));
 
 interface Subject {
   name: string;
@@ -273,6 +276,10 @@ async function main(): Promise<void> {
   if (servers.has("node")) subjects.push({ name: "node:http", args: [path.join(root, "bench", "node-hello.mjs")], env: {}, ours: false });
   if (servers.has("node-fetch")) {
     subjects.push({ name: "node:http + fetch objects", args: [path.join(root, "bench", "node-fetch-hello.mjs")], env: {}, ours: false });
+  }
+  for (const tock of servers.has("hio-engine") ? tocks : []) {
+    const args = ["--import", "tsx", path.join(root, "bench", "hio-prebuilt.ts")];
+    subjects.push({ name: `hio-ts engine: prebuilt Response (tock ${tock})`, args, env: { TOCK: String(fraction(tock)) }, ours: true });
   }
   for (const tock of servers.has("hio") ? tocks : []) {
     const value = fraction(tock);
