@@ -49,13 +49,16 @@ export class ByteBuffer {
 
   /**
    * Appends a string encoded straight into the buffer (no intermediate bytes): UTF-8, or latin1
-   * (one byte per char, as HTTP heads are written). `bytes` is its encoded size when known.
+   * (one byte per char, as HTTP heads are written). `bytes` is its encoded size when known (at
+   * most that many are written). Returns the number of bytes appended.
    */
-  pushText(text: string, encoding: "utf8" | "latin1" = "utf8", bytes?: number): void {
+  pushText(text: string, encoding: "utf8" | "latin1" = "utf8", bytes?: number): number {
     const n = bytes ?? (encoding === "latin1" ? text.length : Buffer.byteLength(text, "utf8"));
-    if (n === 0) return;
+    if (n === 0) return 0;
     this.#reserve(n);
-    this.#tail += this.#buf.write(text, this.#tail, n, encoding);
+    const written = this.#buf.write(text, this.#tail, n, encoding);
+    this.#tail += written;
+    return written;
   }
 
   /** Drops `n` bytes (default all) from the front. */

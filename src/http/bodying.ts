@@ -7,23 +7,27 @@ import { Readable } from "node:stream";
 /** undici keeps a Response's body source (string or bytes) under its `state` symbol. */
 const stateKey = Object.getOwnPropertySymbols(new Response("")).find((key) => key.description === "state");
 
+type BodyState = { stream?: ReadableStream; source?: unknown; length?: number | null };
+const bodyState = (response: Response): BodyState | null | undefined =>
+  stateKey === undefined ? undefined : (response as unknown as Record<symbol, { body?: BodyState | null }>)[stateKey]?.body;
+
+/** undici sizes a string body in UTF-8 bytes (checked once here), so its length is taken as it is. */
+const sizedInUtf8 = bodyState(new Response("\u00e9\u{1f600}"))?.length === 6;
+
 /**
  * A body given whole (a string, bytes or JSON) when the Response's body stream is untouched: the
  * string itself (sized in UTF-8 bytes) or the bytes; null for streams and anything else, which
  * are read through the stream.
  */
 export function wholeBody(response: Response): { text: string; length: number } | Uint8Array | null {
-  if (stateKey === undefined) return null;
-  const body = (response as unknown as Record<symbol, { body?: { stream?: ReadableStream; source?: unknown; length?: number | null } | null }>)[stateKey]?.body;
+  const body = bodyState(response);
   if (body === null || body === undefined) return null;
   // What Response.bodyUsed answers, asked of the stream directly (undici's getter costs more).
   const stream = body.stream;
   if (stream === undefined || stream.locked || Readable.isDisturbed(stream as unknown as NodeJS.ReadableStream)) return null;
   const source = body.source;
   const length = body.length;
-  if (typeof source === "string") {
-    return typeof length === "number" && length === Buffer.byteLength(source, "utf8") ? { text: source, length } : null;
-  }
+  if (typeof source === "string") return sizedInUtf8 && typeof length === "number" ? { text: source, length } : null;
   if (source instanceof Uint8Array) return source.length === length ? source : null;
   if (source instanceof ArrayBuffer) return source.byteLength === length ? new Uint8Array(source) : null;
   return null;

@@ -302,8 +302,7 @@ export class Responder {
     if (text !== null) {
       this.#wholeText = null;
       if (framing === "length" && length === this.#buffered) {
-        this.txbs.pushText(text, "utf8", length);
-        this.sent = length;
+        this.sent = this.txbs.pushText(text, "utf8", length); // short of length: closed as a short body
         this.#buffered = 0;
       } else {
         this.#chunks.push(Buffer.from(text, "utf8")); // framed otherwise: poured as bytes

@@ -13,7 +13,7 @@ import type { RequestLimits } from "./parsing.ts";
 import { Responder } from "./responding.ts";
 import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
-import { incomingRequest, plainHref } from "./incoming.ts";
+import { IncomingMethods, incomingRequest, plainHref } from "./incoming.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
 const PARSED = stewardTable.eventIndex("request.parsed");
@@ -349,8 +349,10 @@ export class AppSteward extends Steward {
     const signal = this.#signalOf;
     let request: Request;
     try {
-      if ((r.method === "GET" || r.method === "HEAD") && r.body.length === 0) {
-        request = incomingRequest({ href: hrefOf(r, this.scheme, this.ha), method: r.method, fields: r.headers, signal, exchange });
+      if (IncomingMethods.has(r.method)) {
+        // A GET or HEAD body is not the app's (a Request cannot carry one), as in toRequest.
+        const body = r.body.length === 0 || r.method === "GET" || r.method === "HEAD" ? null : r.body;
+        request = incomingRequest({ href: hrefOf(r, this.scheme, this.ha), method: r.method, fields: r.headers, body, signal, exchange });
       } else {
         request = toRequest(r, this.scheme, this.ha);
         let made: AbortSignal | null = null;
