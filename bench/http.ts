@@ -70,6 +70,8 @@ interface Row {
   timeouts: number;
   non2xx: number;
   serverCpu: number | null;
+  /** Server CPU per request, µs: [user, system]; null where /proc is missing. */
+  perRequest: [user: number, system: number] | null;
   loaderCpu: number;
 }
 
@@ -132,13 +134,13 @@ async function ready(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`server on port ${port} never answered: ${String(last)}`);
 }
 
-/** CPU seconds (user + system) the process has used so far, from /proc; null where there is none. */
-function cpuSeconds(pid: number | undefined): number | null {
+/** CPU seconds [user, system] the process has used so far, from /proc; null where there is none. */
+function cpuSeconds(pid: number | undefined): [user: number, system: number] | null {
   if (pid === undefined) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    return [Number(fields[11]) / 100, Number(fields[12]) / 100]; // utime, stime in clock ticks (USER_HZ 100)
   } catch {
     return null;
   }
@@ -219,7 +221,12 @@ async function bench(subject: Subject, children: Set<ChildProcess>): Promise<Row
         errors: result.errors,
         timeouts: result.timeouts,
         non2xx: result.non2xx,
-        serverCpu: serverBefore === null || serverAfter === null ? null : (100 * (serverAfter - serverBefore)) / elapsed,
+        serverCpu: serverBefore === null || serverAfter === null
+          ? null
+          : (100 * (serverAfter[0] + serverAfter[1] - serverBefore[0] - serverBefore[1])) / elapsed,
+        perRequest: serverBefore === null || serverAfter === null || result.requests.total === 0
+          ? null
+          : [(1e6 * (serverAfter[0] - serverBefore[0])) / result.requests.total, (1e6 * (serverAfter[1] - serverBefore[1])) / result.requests.total],
         loaderCpu: (100 * (loader.user + loader.system)) / 1e6 / elapsed,
       });
     }
@@ -255,8 +262,8 @@ const fmt = (ms: number) => (Number.isNaN(ms) ? "n/a" : ms < 10 ? ms.toFixed(2) 
 
 function table(rows: Row[]): string {
   const lines = [
-    "| server | connections | req/s | p50 ms | p99 ms | p99.9 ms | errors/timeouts/non-2xx | server CPU % | loader CPU % | req/s vs node:http |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| server | connections | req/s | p50 ms | p99 ms | p99.9 ms | errors/timeouts/non-2xx | server CPU % | server µs/req user + sys | loader CPU % | req/s vs node:http |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const row of rows) {
     const node = rows.find((r) => !r.ours && r.connections === row.connections);
@@ -264,7 +271,9 @@ function table(rows: Row[]): string {
     lines.push(
       `| ${row.server} | ${row.connections} | ${Math.round(row.rps).toLocaleString("en")} | ${fmt(row.p50)} | ${fmt(row.p99)} | ` +
         `${fmt(row.p999)} | ${row.errors}/${row.timeouts}/${row.non2xx} | ` +
-        `${row.serverCpu === null ? "n/a" : row.serverCpu.toFixed(0)} | ${row.loaderCpu.toFixed(0)} | ${ratio} |`,
+        `${row.serverCpu === null ? "n/a" : row.serverCpu.toFixed(0)} | ` +
+        `${row.perRequest === null ? "n/a" : `${row.perRequest[0].toFixed(1)} + ${row.perRequest[1].toFixed(1)}`} | ` +
+        `${row.loaderCpu.toFixed(0)} | ${ratio} |`,
     );
   }
   return lines.join("\n");
