@@ -3,6 +3,7 @@
  * of what an app may do with a request gives the same results (values, or the same error).
  */
 import fc from "fast-check";
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { Tymist, http } from "../../src/index.ts";
 import { IncomingMethods, incomingRequest } from "../../src/http/incoming.ts";
@@ -97,6 +98,31 @@ describe("IncomingRequest with a body", () => {
       expect(parseResponses(reply.bytes).map((r) => JSON.parse(r.body.toString()))).toEqual(
         methods.map((method, n) => ({ method, n: n + 1, used: true })),
       );
+    } finally {
+      server.close();
+    }
+  });
+
+  it("serves a Hono app's c.req.json(), c.req.parseBody() and c.req.text() bodies unchanged", async () => {
+    const app = new Hono();
+    app.post("/json", async (c) => c.json({ got: await c.req.json() }));
+    app.post("/form", async (c) => c.json({ got: await c.req.parseBody() }));
+    app.put("/text", async (c) => c.text(`${(await c.req.text()).toUpperCase()} ${c.req.header("x-n")}`));
+    const tymist = new Tymist({ tock: 1 / 32 });
+    const server = http.openServer({ app: app.fetch, host: "127.0.0.1", port: 0, tymth: tymist.tymen(), tymeout: 0 });
+    try {
+      const step = (): void => { server.service(); tymist.tick(); };
+      const ask = (method: string, path: string, type: string, body: string): string =>
+        `${method} ${path} HTTP/1.1\r\nHost: h\r\nX-N: 7\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const raw = Buffer.from(ask("POST", "/json", "application/json", '{"a":[1,"é"]}')
+        + ask("POST", "/form", "application/x-www-form-urlencoded", "x=1&y=two+words")
+        + ask("PUT", "/text", "text/plain", "shout"), "utf8"); // (a string is sent as latin1)
+      const reply = await drive(step, rawRequest(server.ha[1], raw, { until: responses(3) }));
+      expect(parseResponses(reply.bytes).map((r) => r.body.toString())).toEqual([
+        '{"got":{"a":[1,"é"]}}',
+        '{"got":{"x":"1","y":"two words"}}',
+        "SHOUT 7",
+      ]);
     } finally {
       server.close();
     }
