@@ -56,11 +56,11 @@ export const IncomingMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "POS
 export interface IncomingParts {
   /** The absolute URL, already serialized by `new URL(...).href`. */
   href: string;
-  /** One of IncomingMethods. */
+  /** The method as sent (only IncomingMethods are made lazily; others go to `new Request()`). */
   method: string;
   /** The request's fields in arrival order (repeats kept); read when headers are first asked for. */
   fields: Iterable<readonly [string, string]>;
-  /** The body (never for GET or HEAD), or null for none; its bytes are never changed or handed out. */
+  /** The body, or null for none (dropped for GET and HEAD); its bytes are never changed or handed out. */
   body?: Uint8Array<ArrayBuffer> | null;
   /** Makes the abort signal of an exchange; called on first use with `exchange`. */
   signal: (exchange: number) => AbortSignal;
@@ -256,11 +256,19 @@ function probe(): boolean {
 /** Whether requests are handed to apps as IncomingRequests on this Node. */
 export const incomingLazy: boolean = probe();
 
-/** The Request for `parts`: an IncomingRequest, or a real one if the probe failed. */
+/**
+ * The Request an app is handed for `parts`: an IncomingRequest for the IncomingMethods, else (or
+ * where the probe failed) a real one, whose `signal` is still the exchange's, made on first read.
+ * Throws a TypeError where `new Request()` refuses the method.
+ */
 export function incomingRequest(parts: IncomingParts): Request {
-  if (incomingLazy) return new IncomingRequest(parts) as unknown as Request;
+  const upper = parts.method.toUpperCase();
+  // A GET or HEAD body is not the app's: a Request cannot carry one.
+  const body = upper === "GET" || upper === "HEAD" ? null : parts.body ?? null;
+  const lazy = incomingLazy && IncomingMethods.has(parts.method);
+  if (lazy) return new IncomingRequest(body === parts.body ? parts : { ...parts, body }) as unknown as Request;
   const init: RequestInit = { method: parts.method, headers: headersOf(parts.fields) };
-  if (parts.body != null) init.body = parts.body;
+  if (body !== null) init.body = body;
   const request = new Request(parts.href, init);
   let signal: AbortSignal | null = null;
   Object.defineProperty(request, "signal", { get: () => (signal ??= parts.signal(parts.exchange)), configurable: true });

@@ -13,7 +13,7 @@ import type { RequestLimits } from "./parsing.ts";
 import { Responder } from "./responding.ts";
 import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
-import { IncomingMethods, incomingRequest, plainHref } from "./incoming.ts";
+import { incomingRequest, plainHref } from "./incoming.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
 const PARSED = stewardTable.eventIndex("request.parsed");
@@ -343,23 +343,20 @@ export class AppSteward extends Steward {
 
   override respond(): Response | PromiseLike<Response> {
     const r = this.requestant;
-    // The signal is made only if the app reads it: a Request built with a signal costs an
-    // AbortController and a cleanup registration per request, which stalls a busy server.
-    const exchange = this.exchanges;
-    const signal = this.#signalOf;
     let request: Request;
     try {
-      if (IncomingMethods.has(r.method)) {
-        // A GET or HEAD body is not the app's (a Request cannot carry one), as in toRequest.
-        const body = r.body.length === 0 || r.method === "GET" || r.method === "HEAD" ? null : r.body;
-        request = incomingRequest({ href: hrefOf(r, this.scheme, this.ha), method: r.method, fields: r.headers, body, signal, exchange });
-      } else {
-        request = toRequest(r, this.scheme, this.ha);
-        let made: AbortSignal | null = null;
-        Object.defineProperty(request, "signal", { get: () => (made ??= signal(exchange)), configurable: true });
-      }
+      // The signal is made only if the app reads it: a Request built with a signal costs an
+      // AbortController and a cleanup registration per request, which stalls a busy server.
+      request = incomingRequest({
+        href: hrefOf(r, this.scheme, this.ha),
+        method: r.method,
+        fields: r.headers,
+        body: r.body.length === 0 ? null : r.body,
+        signal: this.#signalOf,
+        exchange: this.exchanges,
+      });
     } catch {
-      throw new HTTPError({ status: 400, title: "Bad Request", detail: "the request target and Host do not make a URL" });
+      throw new HTTPError({ status: 400, title: "Bad Request", detail: "the request target, Host or method do not make a Request" });
     }
     return this.app(request, this.env(this.remoter.tymer.tyme));
   }

@@ -136,10 +136,10 @@ function checkResponses(bytes: Buffer, closed: boolean): number {
     if (!headers.has("date") || !headers.has("server")) throw new Error(`${code} without Date or Server`);
     const closing = /(^|,)\s*close\s*(,|$)/i.test(headers.get("connection") ?? "");
     // A parser's error reply must close (the framing is lost). The one error reply that may keep
-    // the connection is AppSteward's 400 for a Host that makes no URL: the framing was sound
+    // the connection is AppSteward's 400 for a Host or method that make no Request: the framing was sound
     // (review.test.ts has the bug that such a Host is not refused by the parser).
     const detail = bytes.subarray(end + 4, end + 4 + 200).toString("latin1");
-    if (!headers.has("x-method") && !closing && !(code === 400 && detail.includes("do not make a URL"))) {
+    if (!headers.has("x-method") && !closing && !(code === 400 && detail.includes("do not make a Request"))) {
       throw new Error(`an error reply (${code}) that does not close`);
     }
     const bodyless = code === 204 || code === 304 || headers.get("x-method") === "HEAD";
