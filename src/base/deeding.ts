@@ -37,6 +37,13 @@ export interface DoerLike {
   temp?: boolean;
   opts?: object;
   do(tymth: Tymth, options: DoOptions & DoOpts): Dog;
+  /**
+   * Optional: the earliest tyme at which this doer has work of its own, asked by a real-time
+   * Doist that wants to sleep while this doer's dog yields 0. Infinity: nothing until an I/O
+   * wake (see `wake()`); at or before the present tyme: work now. `pace` is the tyme a doer
+   * without this method is next run at (the next tock). Simulated runs never ask.
+   */
+  due?(pace: number): number;
 }
 
 /** One running doer: its dog, the tyme it runs next, and the doer whose done it reports. */
@@ -190,6 +197,21 @@ export function recurDeeds(deeds: DeedQueue, tyme: number, tock: number): void {
     for (; deeds.pending > 0; deeds.pending -= 1) deeds.push(deeds.shift() as Deed);
     throw error;
   }
+}
+
+/**
+ * The earliest tyme at which any deed needs a pass, for a scheduler that may sleep: a deed
+ * waiting for its retyme is due then; one that runs on every pass (it yielded 0) is due when
+ * its doer says (`due(pace)`), or at `pace` when the doer cannot tell. Infinity when nothing is
+ * due until a wake.
+ */
+export function dueOf(deeds: DeedQueue, tyme: number, pace: number): number {
+  let due = Infinity;
+  for (const deed of deeds) {
+    const next = deed.retyme > tyme ? deed.retyme : deed.doer.due === undefined ? pace : deed.doer.due(pace);
+    if (next < due) due = next;
+  }
+  return due;
 }
 
 /**

@@ -12,6 +12,11 @@ export interface Servicing {
   reopen(): boolean;
   service(): void;
   close(): void;
+  /**
+   * Optional: the earliest tyme it has work of its own (Infinity: none until an I/O wake);
+   * without it a real-time Doist services it every `pace`. See DoerLike.due.
+   */
+  due?(pace: number): number;
 }
 
 /**
@@ -46,6 +51,12 @@ export class ServicingDoer<S extends Servicing> extends Doer {
   override recur(_tyme: number): boolean {
     this.servicing.service();
     return false;
+  }
+
+  /** When the servicing has work next, so a real-time Doist may sleep until then. */
+  due(pace: number): number {
+    const servicing = this.servicing;
+    return servicing.due === undefined ? pace : servicing.due(pace);
   }
 
   override exit(): void {
