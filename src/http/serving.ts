@@ -129,13 +129,44 @@ export class BareServer implements Disposable {
     return new Steward(options);
   }
 
-  /** One tick: accept, receive, answer each connection, send, and drop finished connections. */
+  /**
+   * One tick: accept, receive, answer each connection, send, and drop finished connections. Only
+   * the connections with something to do are touched (bytes arrived, their socket drained, their
+   * app answered, a deadline came); on a polled server (a MemoryNetwork's) every one, in order.
+   */
   service(): void {
+    if (this.servant.polled) {
+      this.serviceConnects();
+      this.servant.serviceReceivesAllIx();
+      this.serviceStewards();
+      this.servant.serviceSendsAllIx();
+      this.serviceClosed();
+      return;
+    }
+    const servant = this.servant;
     this.serviceConnects();
-    this.servant.serviceReceivesAllIx();
-    this.serviceStewards();
-    this.servant.serviceSendsAllIx();
-    this.serviceClosed();
+    const work = servant.takeWork();
+    for (const remoter of work) remoter.serviceReceives();
+    for (const remoter of work) this.stewards.get(remoter.key)?.service();
+    for (const remoter of work) {
+      remoter.serviceSends();
+      const key = remoter.key;
+      const steward = this.stewards.get(key);
+      if (steward === undefined || steward.remoter !== remoter) continue;
+      if (steward.closed) {
+        this.stewards.delete(key);
+        if (servant.ixes.get(key) === remoter) servant.removeIx(key);
+      } else if (steward.more) {
+        servant.agenda.mark(remoter);
+      } else {
+        servant.reschedule(remoter, steward.deadline);
+      }
+    }
+  }
+
+  /** When this server has work next (see tcp.Server.due): now, a deadline, or an I/O wake. */
+  due(pace: number): number {
+    return this.servant.due(pace);
   }
 
   /** Accepts new connections and gives each its Steward. */

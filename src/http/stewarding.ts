@@ -84,6 +84,7 @@ export class Steward {
   /** Requests dispatched on this connection so far. */
   exchanges = 0;
   #continued = false;
+  #starved = true; // the last service found no whole request left in rxbs
   readonly #lingerer = new Tymer();
   #controller: AbortController | null = null;
   #controllerExchange = 0;
@@ -99,7 +100,7 @@ export class Steward {
     this.scheme = scheme;
     this.ha = ha;
     this.requestant = new Requestant({ msg: remoter.rxbs, dictable, limits });
-    this.responder = new Responder({ txbs: remoter.txbs, name, highWater });
+    this.responder = new Responder({ txbs: remoter.txbs, name, highWater, notify: () => remoter.ready() });
   }
 
   /** True while a request is being answered. */
@@ -110,6 +111,24 @@ export class Steward {
   /** True once the connection is finished with (closed, cut off or timed out). */
   get closed(): boolean {
     return this.stepper.done;
+  }
+
+  /**
+   * True when its next service would make progress at once, with no event to wait for: more
+   * pipelined requests than one tick takes, a response with pieces to pour, or a close whose
+   * bytes have all left. (Arrivals, drains and the app's answers mark the connection themselves.)
+   */
+  get more(): boolean {
+    const state = this.stepper.state;
+    if (state === WAITING) return !this.#starved && this.remoter.rxbs.length > 0;
+    if (state === RESPONDING || state === POURING) return this.responder.ready;
+    if (state === CLOSING) return !this.remoter.txPending;
+    return false;
+  }
+
+  /** The tyme by which it must be looked at again whatever happens (its linger's end), or Infinity. */
+  get deadline(): number {
+    return this.stepper.state === LINGERING ? this.#lingerer.stop : Infinity;
   }
 
   /**
@@ -173,6 +192,7 @@ export class Steward {
         break;
       }
     }
+    this.#starved = starved;
     if (remoter.cutoff && this.stepper.state === WAITING && starved) {
       // The peer's FIN: what it sent before has been answered; no further request can come.
       this.stepper.step(PEER_ENDED);

@@ -3,6 +3,7 @@
  * Accepted sockets wait in a queue until the Server's serviceConnects takes them.
  */
 import net from "node:net";
+import { wake } from "../base/waking.ts";
 import { normalizeHost, SocketConduit } from "./conduit.ts";
 import type { Address, Conduit, Listener } from "./conduit.ts";
 
@@ -50,7 +51,10 @@ export class SocketListener implements Listener {
       socket.on("error", () => {}); // a reset before accept must not crash the process
       this.#raw.add(socket);
       socket.once("close", () => this.#raw.delete(socket));
-      if (event === "connection") this.#axes.push(socket);
+      if (event === "connection") {
+        this.#axes.push(socket);
+        wake();
+      }
     });
     if (event !== "connection") {
       server.on(event, (socket: net.Socket) => {
@@ -65,6 +69,7 @@ export class SocketListener implements Listener {
         this.#raw.add(socket);
         socket.once("close", () => this.#raw.delete(socket));
         this.#axes.push(socket);
+        wake();
       });
     }
     if (!bind(server, ha, backlog)) this.close();
@@ -79,6 +84,10 @@ export class SocketListener implements Listener {
     const address = this.server.address();
     if (address === null || typeof address === "string") return null;
     return [address.address, address.port];
+  }
+
+  get queued(): number {
+    return this.#axes.length;
   }
 
   accept(highWater: number): Conduit | null {
