@@ -299,13 +299,16 @@ let served = false;
  * do after `if (cluster.primary)`.
  *
  * Workers share the listen socket through node:cluster (the primary accepts and hands
- * connections round-robin, Node's default except on Windows). Port 0 is picked once: every
- * worker gets the primary's port, also the ones restarted later. A worker that dies is
- * restarted after `backoff` seconds, doubling while workers keep dying, so a crash loop cannot
- * spin. SIGTERM or SIGINT to the primary stops the cluster gracefully (see `close()`); once
- * every worker is gone `closed` resolves and, nothing else holding it, the primary ends with
- * code 0. A worker that cannot listen at the start fails the cluster: `ready` rejects, the
- * error is printed and the primary ends with code 1. Only one call per process.
+ * connections round-robin, Node's default except on Windows). Port 0 is picked once: workers
+ * listening on port 0 all get the primary's one random port (as node:cluster documents), and
+ * workers forked when none of those is left are told that port. A worker that dies is restarted
+ * after `backoff` seconds, doubling while workers keep dying, so a crash loop cannot spin; one
+ * that stops by itself (SIGTERM or SIGINT sent to it alone) is not replaced, as node:cluster's
+ * `exitedAfterDisconnect` means. SIGTERM or SIGINT to the primary stops the cluster gracefully
+ * (see `close()`), a second one kills what is left at once; once every worker is gone `closed`
+ * resolves and, nothing else holding it, the primary ends with code 0. A worker that cannot
+ * listen at the start fails the cluster: `ready` rejects, the error is printed and the primary
+ * ends with code 1. Only one call per process.
  * @example
  * const cluster = http.serveCluster({ app, host: "127.0.0.1", port: 8080, workers: 4 });
  * if (cluster.primary) {
