@@ -150,6 +150,8 @@ export class ClusterPrimary {
     const worker = cluster.fork({ [PortEnv]: String(port) });
     const member: Member = { worker, port, born: performance.now(), listening: false, refused: false };
     this.#members.set(worker, member);
+    // A signal or message that could not be delivered: its exit, if any, is what counts.
+    worker.on("error", () => {});
     worker.on("listening", (address: { address?: string | null; port: number }) => this.#listening(member, address));
     worker.on("exit", (code: number | null, signal: string | null) => this.#exited(member, code, signal));
   }
