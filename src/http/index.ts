@@ -29,6 +29,8 @@ export { Steward, AppSteward, stewardTable, toRequest } from "./stewarding.ts";
 export type { FetchApp, HttpEnv, StewardOptions } from "./stewarding.ts";
 export { BareServer, Server, ServerDoer, openServer } from "./serving.ts";
 export type { BareServerOptions, ServerOptions, ServerDoerOptions } from "./serving.ts";
+export { serveCluster, ClusterPrimary, ClusterWorker } from "./clustering.ts";
+export type { ClusterOptions, ClusterWorkerInfo } from "./clustering.ts";
 export { StaticSink } from "./static.ts";
 export type { StaticSinkOptions, StaticResolution } from "./static.ts";
 export { Client, ClientDoer } from "./clienting.ts";
