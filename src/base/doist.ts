@@ -155,11 +155,13 @@ export class Doist extends Tymist {
   /** Enters the doers not already in `.doers` now and adds them to `.doers` and `.deeds`. */
   extend(doers: Iterable<DoerLike>): void {
     extendDeeds(doers, this.doers, this.deeds, this.tymen(), this.#temp());
+    wake(); // a sleeping real-time run takes them at once
   }
 
   /** Removes doers from `.doers` and force-closes their deeds; others keep their order. */
   remove(doers: Iterable<DoerLike>): void {
     removeDeeds(doers, this.doers, this.deeds);
+    wake(); // a sleeping real-time run may have nothing left: it ends at once
   }
 
   /**

@@ -243,8 +243,6 @@ export class ClusterWorker {
   readonly doist: Doist;
   /** Resolves once the Doist's run ended cleanly and the server is closed. */
   readonly closed: Promise<void>;
-  // The Doist stops on SIGINT by itself; SIGTERM is handled here until it does that too.
-  readonly #onSigterm = (): void => this.#stop();
 
   constructor({ app, host = "", port = 0, tock = 1 / 1024, doers = [], workers: _workers, grace: _grace,
                 backoff: _backoff, backoffMax: _backoffMax, ...options }: ClusterOptions) {
@@ -252,8 +250,7 @@ export class ClusterWorker {
     const told = process.env[PortEnv];
     this.server = new Server({ ...options, app, host, port: told === undefined ? port : Number(told) });
     this.doist = new Doist({ real: true, tock, doers: [new WorkerServerDoer({ server: this.server }), ...doers] });
-    process.on("SIGTERM", this.#onSigterm);
-    this.closed = this.#run();
+    this.closed = this.#run(); // the Doist stops itself on SIGTERM and SIGINT
   }
 
   /** Stops this worker's Doist (its exits close the server); resolves with closed. */
@@ -276,8 +273,6 @@ export class ClusterWorker {
       await this.doist.do();
     } catch (error) {
       this.#fail(error);
-    } finally {
-      process.off("SIGTERM", this.#onSigterm);
     }
     cluster.worker?.disconnect(); // a stop by choice: the primary does not restart it
   }

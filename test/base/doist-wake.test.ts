@@ -126,6 +126,19 @@ describe("a real-time Doist that sleeps until there is work", () => {
     expect(serviced.length).toBe(1);
   });
 
+  it("takes doers added or removed from outside a tick at once, asleep or not", async () => {
+    const idler = new Idler();
+    const late = new Recorder();
+    const doist = new Doist({ tock: 1 / 64, real: true, limit: 30 });
+    setTimeout(() => doist.extend([late]), 20);
+    setTimeout(() => doist.remove([idler, late]), 60);
+    const started = performance.now();
+    await doist.do({ doers: [idler] });
+    expect(performance.now() - started).toBeLessThan(5000); // not held to the 30 s limit
+    expect(doist.done).toBe(true);
+    expect(late.seen.length).toBeGreaterThanOrEqual(1); // ran while the idler slept
+  });
+
   it("stops cleanly on SIGTERM as on SIGINT, and on no signal when told so", async () => {
     const before = SIGTERM_BEFORE();
     const recorder = new Recorder();
