@@ -10,7 +10,8 @@ import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
 import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { AppSteward, Steward } from "./stewarding.ts";
-import type { FetchApp, StewardOptions } from "./stewarding.ts";
+import { deadlinesOf } from "./stewarding.ts";
+import type { Deadlines, FetchApp, StewardOptions } from "./stewarding.ts";
 
 export interface BareServerOptions {
   host?: string;
@@ -18,8 +19,10 @@ export interface BareServerOptions {
   /** Host and port as one pair; wins over host and port. */
   ha?: readonly [string, number];
   tymth?: Tymth | null;
-  /** Idle tyme after which a connection is closed; 0 never closes. */
+  /** Idle tyme after which a kept-alive connection is closed; 0 never closes (deadlines.idle). */
   tymeout?: number;
+  /** Deadlines in tyme for each part of a connection's life (see Deadlines); 0 turns one off. */
+  deadlines?: Partial<Deadlines>;
   /** Most bytes one receive takes from a connection per tick. */
   bufsize?: number;
   scheme?: string;
@@ -54,6 +57,8 @@ export class BareServer implements Disposable {
   readonly limits: Partial<RequestLimits> | undefined;
   readonly dictable: boolean;
   readonly onError: ((error: unknown, steward: Steward) => void) | undefined;
+  /** The deadlines every connection keeps (checked once, here). */
+  readonly deadlines: Readonly<Deadlines>;
   /** One Steward per open connection, keyed as the servant's ixes. */
   readonly stewards = new Map<string, Steward>();
   readonly #makeSteward: (options: StewardOptions) => Steward;
@@ -63,7 +68,8 @@ export class BareServer implements Disposable {
     port = 0,
     ha,
     tymth = null,
-    tymeout = 5.0,
+    tymeout,
+    deadlines,
     bufsize,
     scheme,
     keypath,
@@ -78,7 +84,8 @@ export class BareServer implements Disposable {
     onError,
   }: BareServerOptions = {}) {
     const tls = keypath !== undefined && certpath !== undefined;
-    const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout, bufsize, network };
+    this.deadlines = deadlinesOf(deadlines, tymeout);
+    const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network };
     this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath, certify: certify ?? (cafilepath ? "required" : "none") }) : new TcpServer(options);
     this.scheme = scheme ?? (tls ? "https" : "http");
     this.name = name;
@@ -207,6 +214,7 @@ export class BareServer implements Disposable {
       limits: this.limits,
       dictable: this.dictable,
       onError: this.onError,
+      deadlines: this.deadlines,
     });
   }
 }

@@ -14,6 +14,7 @@ import { Responder } from "./responding.ts";
 import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
 import { incomingRequest, plainHref } from "./incoming.ts";
+import { shown, tyme } from "../base/options.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
 const PARSED = stewardTable.eventIndex("request.parsed");
@@ -33,6 +34,7 @@ const CLOSING = stewardTable.indexOf("closing");
 const LINGERING = stewardTable.indexOf("lingering");
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+const TIMEOUT = new HTTPError({ status: 408, title: "Request Timeout", detail: "the request did not arrive in time" });
 
 /** What a request's handler is told besides the request: hio's WSGI environ, the fetch way. */
 export interface HttpEnv {
@@ -64,14 +66,60 @@ export interface StewardOptions {
   highWater?: number;
   /** Told of an app's or a body stream's failure (not of an HTTPError it threw on purpose). */
   onError?: (error: unknown, steward: Steward) => void;
+  /** Deadlines in tyme (checked already: see `deadlinesOf`); idle is the remoter's tymeout. */
+  deadlines?: Partial<Omit<Deadlines, "idle">>;
 }
+
+/**
+ * How long, in tyme (seconds), a connection may take over each part of its life. A passed
+ * deadline ends it: `headers` and `request` with a 408 reply and a close, `idle` and `send` with
+ * a close, `linger` with the close our FIN began. 0 turns one off (Infinity too).
+ */
+export interface Deadlines {
+  /** From the first byte of a request until its head is whole (slowloris). Default 60, as node:http. */
+  headers: number;
+  /** From the first byte of a request until it is whole, body included. Default 300, as node:http. */
+  request: number;
+  /** A kept-alive connection waiting for its next request (hio's tymeout). Default 5. */
+  idle: number;
+  /** Output waiting on a peer that takes none of it (a stalled reader). Default 60. */
+  send: number;
+  /** After our FIN, for the peer to close too. Default 2. */
+  linger: number;
+}
+
+/** The defaults of `Deadlines`. */
+export const DeadlineDefaults: Readonly<Deadlines> = Object.freeze({ headers: 60, request: 300, idle: 5, send: 60, linger: 2 });
+
+/**
+ * Deadlines from an options object, each checked once (a number of seconds, at least 0; 0 or
+ * Infinity: none), with `tymeout` (hio's idle tymeout) standing for `idle` when that is not given.
+ */
+export function deadlinesOf(given: Partial<Deadlines> | undefined, tymeout?: number): Deadlines {
+  if (given !== undefined && (typeof given !== "object" || given === null)) {
+    throw new TypeError(`deadlines must be an object such as { headers: 60, idle: 5 }, not ${shown(given)}`);
+  }
+  const out = { ...DeadlineDefaults };
+  if (tymeout !== undefined) out.idle = tyme("tymeout", tymeout, { allowInfinity: true });
+  for (const [name, value] of Object.entries(given ?? {})) {
+    if (!(name in DeadlineDefaults)) {
+      throw new TypeError(`deadlines has no ${JSON.stringify(name)}: use ${Object.keys(DeadlineDefaults).join(", ")}`);
+    }
+    if (value === undefined) continue;
+    out[name as keyof Deadlines] = tyme(`deadlines.${name}`, value, { allowInfinity: true });
+  }
+  return out;
+}
+
+/** A deadline of 0 means none. */
+const ever = (span: number): number => (span > 0 ? span : Infinity);
 
 /** Serves one connection: override `respond()` (the default echoes the request as JSON, as hio). */
 export class Steward {
   /** Most requests one connection may start in one tick. */
   static Rounds = 16;
-  /** Most tyme a closing connection waits for the peer to close after our FIN. */
-  static Linger = 2.0;
+  /** Most tyme a closing connection waits for the peer to close after our FIN (deadlines.linger). */
+  static Linger = DeadlineDefaults.linger;
 
   readonly remoter: Remoter;
   readonly requestant: Requestant;
@@ -85,6 +133,11 @@ export class Steward {
   exchanges = 0;
   #continued = false;
   #starved = true; // the last service found no whole request left in rxbs
+  #begun = NaN; // tyme the request being received began to arrive (NaN: none yet)
+  readonly #headers: number;
+  readonly #request: number;
+  readonly #send: number;
+  readonly #lingerFor: number;
   readonly #lingerer = new Tymer();
   #controller: AbortController | null = null;
   #controllerExchange = 0;
@@ -93,8 +146,13 @@ export class Steward {
 
   readonly #onError: ((error: unknown, steward: Steward) => void) | undefined;
 
-  constructor({ remoter, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError }: StewardOptions) {
+  constructor({ remoter, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError,
+                deadlines = {} }: StewardOptions) {
     this.remoter = remoter;
+    this.#headers = ever(deadlines.headers ?? DeadlineDefaults.headers);
+    this.#request = ever(deadlines.request ?? DeadlineDefaults.request);
+    this.#send = ever(deadlines.send ?? DeadlineDefaults.send);
+    this.#lingerFor = ever(deadlines.linger ?? Steward.Linger);
     this.#onError = onError;
     this.name = name;
     this.scheme = scheme;
@@ -126,9 +184,24 @@ export class Steward {
     return false;
   }
 
-  /** The tyme by which it must be looked at again whatever happens (its linger's end), or Infinity. */
+  /**
+   * The tyme at which the deadline that applies now passes (Infinity: none): the linger's end
+   * after our FIN; `send` after the last byte a peer took while output waits for it; `headers` or
+   * `request` after a request's first byte; `idle` (the remoter's tymeout) between requests and
+   * while an answer is still to come after the peer's FIN. While the app works on an answer for
+   * a peer that is still there, none applies.
+   */
   get deadline(): number {
-    return this.stepper.state === LINGERING ? this.#lingerer.stop : Infinity;
+    const state = this.stepper.state;
+    const remoter = this.remoter;
+    if (state === LINGERING) return this.#lingerer.stop;
+    if (remoter.txPending) return remoter.tymer.started + this.#send;
+    if (state === WAITING && this.#begun === this.#begun) {
+      return this.#begun + (this.requestant.headed ? this.#request : this.#headers);
+    }
+    // Between requests; or an answer still coming after the peer's FIN (a silent one ends so)
+    if (state !== WAITING && !remoter.cutoff) return Infinity;
+    return remoter.tymeout > 0 ? remoter.tymer.stop : Infinity;
   }
 
   /**
@@ -176,6 +249,10 @@ export class Steward {
         return;
       }
     }
+    // The headers and request deadlines run from a request's first byte (before it is parsed away).
+    if (this.stepper.state === WAITING && this.#begun !== this.#begun && remoter.rxbs.length > 0) {
+      this.#begun = remoter.tymer.tyme ?? 0;
+    }
     // Pipelined requests answered whole in one tick are taken one after another, a bounded
     // number per tick so one connection cannot hold up the others.
     let starved = false; // the last look at rxbs found no whole request
@@ -205,20 +282,33 @@ export class Steward {
         return;
       }
       remoter.shutdownSend();
-      const tymeout = remoter.tymeout > 0 ? Math.min(remoter.tymeout, Steward.Linger) : Steward.Linger;
       this.#lingerer.wind(remoter.tymer.tymth);
-      this.#lingerer.start({ duration: tymeout });
+      this.#lingerer.start({ duration: Math.min(this.#lingerFor, remoter.tymeout > 0 ? remoter.tymeout : Infinity) });
       return;
     }
     if (this.busy && !remoter.cutoff && !remoter.txPending) {
       // hio's pour: a response under way keeps the connection alive while it waits on the app;
       // not when its bytes wait on a peer that stopped reading, nor after the peer's FIN, so a
-      // reply nobody reads any more still ends by tymeout.
+      // reply nobody reads any more still ends by its deadline.
       remoter.refresh();
-    } else if (remoter.tymeout > 0 && remoter.tymer.expired) {
-      this.#abandon(TYMEOUT);
-      remoter.close({ force: true }); // idle past its tymeout: a peer that stopped reading included
+      return;
     }
+    if ((remoter.tymer.tyme ?? 0) < this.deadline) return;
+    if (this.stepper.state === WAITING && this.#begun === this.#begun && !remoter.txPending) {
+      this.#refuse(); // headers or request deadline: 408, then close as after any failed request
+    } else {
+      this.#abandon(TYMEOUT);
+      remoter.close({ force: true }); // idle, or a stalled reader: nothing more can go out
+    }
+  }
+
+  /** Answers a request that did not arrive in time with 408 and closes once it has gone out. */
+  #refuse(): void {
+    const message = errorMessage(TIMEOUT, { name: this.name, persisted: false, chunkable: true });
+    this.remoter.tx(message.bytes);
+    this.stepper.step(FAILED);
+    this.stepper.step(LAST);
+    this.#begun = NaN;
   }
 
   /** Closes the connection at once, aborting any response and dropping what is unsent. */
@@ -242,9 +332,11 @@ export class Steward {
       this.remoter.tx(message.bytes);
       this.stepper.step(FAILED);
       this.stepper.step(LAST);
+      this.#begun = NaN;
       return false;
     }
     this.stepper.step(PARSED);
+    this.#begun = NaN;
     this.exchanges += 1;
     const exchange = {
       method: requestant.method,
