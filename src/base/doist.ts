@@ -33,13 +33,13 @@ export interface DoistOptions extends TymistOptions {
 /** Options of one `Doist.do()` run; each overrides the Doist's own for this run. */
 export interface DoistDoOptions {
   /** Replaces `.doers` (and resets `.deeds`). */
-  doers?: Iterable<DoerLike>;
+  doers?: Iterable<DoerLike> | undefined;
   /** Stored as the Doist's limit (absolute value). */
-  limit?: number;
+  limit?: number | undefined;
   /** Starting tyme. */
-  tyme?: number;
+  tyme?: number | undefined;
   /** Temp for the doers of this run. */
-  temp?: boolean;
+  temp?: boolean | undefined;
 }
 
 const NONE = Symbol("none");

@@ -22,7 +22,7 @@ export interface ClusterOptions extends Omit<ServerOptions, "ha" | "tymth" | "ne
   /** The fetch app every worker serves. */
   app: FetchApp;
   /** How many worker processes; default `os.availableParallelism()`. */
-  workers?: number;
+  workers?: number | undefined;
   /** Each worker's Doist tock in seconds; default 1/1024 (see the README on tocks). */
   tock?: number;
   /** More doers each worker's Doist runs after its ServerDoer (made anew in every worker). */

@@ -32,7 +32,7 @@ export interface ResponderOptions {
   /** Value of the `Server` header added when the app gives none. */
   name?: string;
   /** Send-buffer size in bytes above which no more body is pulled from the app. */
-  highWater?: number;
+  highWater?: number | undefined;
   /** Called when the app's result or a body piece arrives (between ticks): service me. */
   notify?: (() => void) | null;
 }

@@ -59,15 +59,15 @@ export interface StewardOptions {
   scheme?: string;
   /** The server's bound address, for the env and for requests without a usable Host. */
   ha?: readonly [string, number];
-  limits?: Partial<RequestLimits>;
+  limits?: Partial<RequestLimits> | undefined;
   /** Parse JSON bodies into `requestant.data` for every request, not only JSON ones. */
   dictable?: boolean;
   /** Send-buffer bytes above which response bodies are not pulled. */
-  highWater?: number;
+  highWater?: number | undefined;
   /** Told of an app's or a body stream's failure (not of an HTTPError it threw on purpose). */
-  onError?: (error: unknown, steward: Steward) => void;
+  onError?: ((error: unknown, steward: Steward) => void) | undefined;
   /** Deadlines in tyme (checked already: see `deadlinesOf`); idle is the remoter's tymeout. */
-  deadlines?: Partial<Omit<Deadlines, "idle">>;
+  deadlines?: Partial<Omit<Deadlines, "idle">> | undefined;
 }
 
 /**

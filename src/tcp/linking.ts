@@ -13,7 +13,7 @@ import type { Agendum } from "./agenda.ts";
 
 export interface LinkOptions extends TymeeOptions {
   /** Most bytes one receive moves into rxbs (per tick). */
-  bufsize?: number;
+  bufsize?: number | undefined;
   /** Input is held (socket paused) while unconsumed bytes (queued + rxbs) exceed this. */
   rxbsHighWater?: number;
   /** A connection whose rxbs grows past this is cut off. */

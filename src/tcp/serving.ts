@@ -25,13 +25,13 @@ export interface ServerOptions extends TymeeOptions {
   /** Idle tymeout given to each Remoter (0: never). */
   tymeout?: number;
   /** Most bytes one receive takes per connection per tick. */
-  bufsize?: number;
+  bufsize?: number | undefined;
   /** Name for logs and traces. */
   name?: string;
   /** Wire log given to each Remoter. */
   wl?: WireLog | null;
   /** Serve over this in-memory network instead of real sockets. */
-  network?: MemoryNetwork | null;
+  network?: MemoryNetwork | null | undefined;
   /** Listen backlog of not yet accepted connections. */
   backlog?: number;
   /** Remoters restart their tymer on traffic. */

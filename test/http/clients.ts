@@ -81,7 +81,7 @@ export interface Ran {
 }
 
 /** Runs a command without blocking the event loop; `input` goes to its stdin. */
-export function runCommand(command: string, args: string[], { input }: { input?: Uint8Array | string } = {}): Promise<Ran> {
+export function runCommand(command: string, args: string[], { input }: { input?: Uint8Array | string | undefined } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
