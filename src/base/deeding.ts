@@ -44,6 +44,12 @@ export interface DoerLike {
    * without this method is next run at (the next tock). Simulated runs never ask.
    */
   due?(pace: number): number;
+  /**
+   * Optional: asked once per tick while a real-time Doist stops gracefully (a first SIGTERM or
+   * SIGINT): finish what was started, take nothing new, and return true once nothing is left.
+   * The Doist exits every doer when all say so, or when its grace runs out.
+   */
+  drain?(): boolean;
 }
 
 /** One running doer: its dog, the tyme it runs next, and the doer whose done it reports. */
@@ -212,6 +218,13 @@ export function dueOf(deeds: DeedQueue, tyme: number, pace: number): number {
     if (next < due) due = next;
   }
   return due;
+}
+
+/** One drain step of every deed's doer that can drain (see DoerLike.drain); true when all are done. */
+export function drainDeeds(deeds: DeedQueue): boolean {
+  let drained = true;
+  for (const deed of deeds) if (deed.doer.drain !== undefined && !deed.doer.drain()) drained = false;
+  return drained;
 }
 
 /**

@@ -6,8 +6,10 @@
 import { setImmediate as immediate } from "node:timers";
 import { Tymer, Tymist, type TymistOptions } from "./tyming.ts";
 import { sleep, unsleep, wake, wakeCount } from "./waking.ts";
+import { tyme } from "./options.ts";
 import {
   DeedQueue,
+  drainDeeds,
   dueOf,
   enterDeeds,
   exitDeeds,
@@ -28,6 +30,11 @@ export interface DoistOptions extends TymistOptions {
   temp?: boolean;
   /** Real time: signals that stop a run cleanly (default SIGINT and SIGTERM; [] for none). */
   signals?: readonly NodeJS.Signals[];
+  /**
+   * Real time: seconds a stop signal leaves doers that can drain (servers) to finish what they
+   * started before every doer is exited; a second signal ends it at once. 0: exit at once.
+   */
+  grace?: number;
 }
 
 /** Options of one `Doist.do()` run; each overrides the Doist's own for this run. */
@@ -76,12 +83,17 @@ export class Doist extends Tymist {
   temp: boolean;
   /** Signals that stop a real-time run (every doer's exit runs, then `do()` resolves). */
   signals: readonly NodeJS.Signals[];
+  /** Seconds a stop signal gives draining doers before they are exited (see DoerLike.drain). */
+  grace: number;
+  /** Default grace: 10 s, inside the 30 s most process managers wait before they kill. */
+  static Grace = 10;
   /** Passes run by the current or last `do()`. */
   ticks = 0;
   #runTemp: boolean | null = null;
   #wake: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #interrupted = false;
+  #draining = -1; // performance.now() by which a graceful stop must end; -1 while not stopping
   #running = false;
   // made once so a tick's wait allocates only its promise and timer
   readonly #settle = (resolve: () => void): void => {
@@ -101,7 +113,11 @@ export class Doist extends Tymist {
     immediate(this.#awake);
   };
   readonly #onSignal = (): void => {
-    this.#interrupted = true;
+    if (this.#draining < 0 && this.grace > 0 && [...this.deeds].some((deed) => deed.doer.drain !== undefined)) {
+      this.#draining = performance.now() + this.grace * 1000; // a graceful stop first
+    } else {
+      this.#interrupted = true; // no one to drain, or a second signal: stop now
+    }
     unsleep(this.#onWake);
     this.#awake();
   };
@@ -113,6 +129,7 @@ export class Doist extends Tymist {
     doers = [],
     temp = false,
     signals = Doist.Signals,
+    grace = Doist.Grace,
     ...tyming
   }: DoistOptions = {}) {
     super(tyming);
@@ -122,6 +139,7 @@ export class Doist extends Tymist {
     this.doers = [...doers];
     this.temp = temp;
     this.signals = [...signals];
+    this.grace = tyme("grace", grace);
   }
 
   /** Makes a sleeping real-time run tick at once (any Doist's: see `wake()` in waking.ts). */
@@ -188,6 +206,7 @@ export class Doist extends Tymist {
     if (tyme !== undefined) this.tyme = tyme;
     this.#runTemp = temp ?? null;
     this.#interrupted = false;
+    this.#draining = -1;
     this.ticks = 0;
     const real = this.real;
     const signals = real ? this.signals : [];
@@ -248,13 +267,15 @@ export class Doist extends Tymist {
       recurDeeds(this.deeds, tyme, 0);
       this.ticks += 1;
       if (this.#interrupted) break;
+      if (this.#draining >= 0 && (drainDeeds(this.deeds) || performance.now() >= this.#draining)) break;
       if (this.deeds.length === 0) {
         this.done = true;
         await this.#until(wallMs(tyme + tock));
         this.tyme = tyme + tock;
         return;
       }
-      const due = Math.min(dueOf(this.deeds, tyme, tyme + tock), stop);
+      let due = Math.min(dueOf(this.deeds, tyme, tyme + tock), stop);
+      if (this.#draining >= 0) due = Math.min(due, base + (this.#draining - started) / 1000); // the grace's end
       if (wakeCount() === wakes) await this.#until(wallMs(due), wakes);
       else await this.#turn();
       if (this.#interrupted) break;

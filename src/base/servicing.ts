@@ -17,6 +17,8 @@ export interface Servicing {
    * without it a real-time Doist services it every `pace`. See DoerLike.due.
    */
   due?(pace: number): number;
+  /** Optional: one step of a graceful stop (see DoerLike.drain); true once nothing is left. */
+  drain?(): boolean;
 }
 
 /**
@@ -57,6 +59,12 @@ export class ServicingDoer<S extends Servicing> extends Doer {
   due(pace: number): number {
     const servicing = this.servicing;
     return servicing.due === undefined ? pace : servicing.due(pace);
+  }
+
+  /** A graceful stop: asks the servicing to finish what it has started (true when it has none). */
+  drain(): boolean {
+    const servicing = this.servicing;
+    return servicing.drain === undefined ? true : servicing.drain();
   }
 
   override exit(): void {

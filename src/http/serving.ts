@@ -171,6 +171,17 @@ export class BareServer implements Disposable {
     }
   }
 
+  /**
+   * One step of a graceful stop, called once per tick until it returns true: stops accepting,
+   * closes connections waiting for a request, and lets each request under way be answered (with
+   * `Connection: close`) before its connection closes. True once no connection is left.
+   */
+  drain(): boolean {
+    this.servant.unlisten();
+    for (const steward of this.stewards.values()) steward.drain();
+    return this.stewards.size === 0;
+  }
+
   /** When this server has work next (see tcp.Server.due): now, a deadline, or an I/O wake. */
   due(pace: number): number {
     return this.servant.due(pace);

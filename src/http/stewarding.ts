@@ -11,6 +11,7 @@ import type { Remoter } from "../tcp/index.ts";
 import { Requestant } from "./parsing.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { Responder } from "./responding.ts";
+import type { Exchange } from "./responding.ts";
 import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
 import { incomingRequest, plainHref } from "./incoming.ts";
@@ -24,6 +25,7 @@ const ENDED = stewardTable.eventIndex("response.ended");
 const LAST = stewardTable.eventIndex("response.last");
 const DRAINED = stewardTable.eventIndex("drained");
 const PEER_ENDED = stewardTable.eventIndex("peer.ended");
+const DRAIN = stewardTable.eventIndex("drain");
 const LINGERED = stewardTable.eventIndex("lingered");
 const TYMEOUT = stewardTable.eventIndex("tymeout");
 const CUTOFF = stewardTable.eventIndex("cutoff");
@@ -134,6 +136,8 @@ export class Steward {
   #continued = false;
   #starved = true; // the last service found no whole request left in rxbs
   #begun = NaN; // tyme the request being received began to arrive (NaN: none yet)
+  #draining = false; // the server is draining: answer what is under way, take nothing new
+  #exchange: Exchange | null = null; // what the responder was told of the request in hand
   readonly #headers: number;
   readonly #request: number;
   readonly #send: number;
@@ -270,6 +274,9 @@ export class Steward {
       }
     }
     this.#starved = starved;
+    if (this.#draining && this.stepper.state === WAITING && starved && this.#begun !== this.#begun) {
+      this.stepper.step(DRAIN); // nothing under way: close as after a last response
+    }
     if (remoter.cutoff && this.stepper.state === WAITING && starved) {
       // The peer's FIN: what it sent before has been answered; no further request can come.
       this.stepper.step(PEER_ENDED);
@@ -311,6 +318,23 @@ export class Steward {
     this.#begun = NaN;
   }
 
+  /**
+   * The server is draining (a graceful stop): a connection waiting for a request closes now
+   * (FIN, then linger), unless a request has begun to arrive; a request under way is answered
+   * with `Connection: close` (when its head has not gone yet) and the connection then closes.
+   */
+  drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    if (this.#exchange !== null) this.#exchange.persisted = false; // read when the head is written
+    this.remoter.ready();
+  }
+
+  /** True once `drain()` was called. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
   /** Closes the connection at once, aborting any response and dropping what is unsent. */
   close(): void {
     this.#abandon(CUTOFF);
@@ -338,11 +362,12 @@ export class Steward {
     this.stepper.step(PARSED);
     this.#begun = NaN;
     this.exchanges += 1;
-    const exchange = {
+    const exchange: Exchange = {
       method: requestant.method,
       chunkable: requestant.versionInfo[1] >= 1,
-      persisted: requestant.persisted,
+      persisted: requestant.persisted && !this.#draining,
     };
+    this.#exchange = exchange;
     let result: unknown;
     try {
       result = this.respond();
@@ -359,7 +384,8 @@ export class Steward {
     responder.service();
     if (this.stepper.state === RESPONDING && responder.headed) this.stepper.step(HEADED);
     if (responder.ended || responder.aborted) {
-      const persisted = responder.ended && responder.persisted && this.requestant.persisted;
+      const persisted = responder.ended && responder.persisted && this.requestant.persisted && !this.#draining;
+      this.#exchange = null;
       // An HTTPError is an answer the app chose; anything else is a fault worth reporting.
       if (responder.error !== null && !(responder.error instanceof HTTPError)) this.onError(responder.error);
       this.#finish();

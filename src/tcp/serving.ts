@@ -137,6 +137,12 @@ export class Server extends Tymee {
     return this.open();
   }
 
+  /** Closes the listen socket only: no new connections are taken; open ones go on. Idempotent. */
+  unlisten(): void {
+    this.#listener?.close();
+    this.#listener = null;
+  }
+
   /** Closes the listen socket and every connection, and forgets them. Idempotent. */
   close(): void {
     this.#listener?.close();
