@@ -62,7 +62,15 @@ const INITS: RequestInit[] = [
   {}, { method: "POST" }, { method: "post", body: "x" }, { body: "x" }, { headers: { "x-added": "1" } }, { method: "HEAD" },
   { signal: null }, { mode: "navigate" }, { cache: "only-if-cached" }, { referrer: "http://h.test:8080/r" }, { referrer: "http://else.test/" },
   { redirect: "manual", integrity: "sha256-x" }, { method: "CONNECT" }, { method: "bad method" }, { keepalive: true },
+  { signal: undefined }, { signal: AbortSignal.abort("given") },
 ];
+
+/** An init whose members are getters on its prototype, as a class instance's are. */
+class GetterInit {
+  get method(): string { return "POST"; }
+  get body(): string { return "from a getter"; }
+  get headers(): HeadersInit { return { "x-getter": "1" }; }
+}
 
 type Op = (r: Request) => unknown;
 const OPS: Record<string, Op> = {
@@ -80,6 +88,10 @@ const OPS: Record<string, Op> = {
   "headers identity": (r) => r.headers === r.headers,
   "fetch aborted": (r) => fetch(r, { signal: AbortSignal.abort(new Error("stop")) }), // unwrapped, then refused offline
   "constructor copy": (r) => new (r.constructor as typeof Request)(r),
+  "copy getter init": async (r) => { const copy = new Request(r, new GetterInit()); return [seen(copy), await copy.text()]; },
+  "copy Request init": (r) => new Request(r, new Request("http://h.test:8080/other", { method: "PUT", headers: { "x-init": "1" } })),
+  "copy bad init": (r) => new Request(r, 5 as unknown as RequestInit),
+  "copy then clone": (r) => new Request(r).clone(),
 };
 const MUTATIONS: Record<string, Op> = {
   set: (r) => r.headers.set("X-New", "n"), append: (r) => r.headers.append("x-many", "3"),
