@@ -22,8 +22,9 @@
  *   `instanceof` and subclassing are the proxied class's; `Request.prototype.constructor` is
  *   pointed at the proxy, so `new request.constructor(request)` goes through it too.
  * - `globalThis.fetch` becomes a function that does the same swap, then calls the fetch in place.
- * A global Request subclass would do for the first, but the Requests undici makes itself
- * (`clone()`, `fetch`'s) would not be instances of it, and `Request.prototype` would change.
+ * A global Request subclass that unwraps in its constructor (what @hono/node-server installs) would
+ * do for the first, but the Requests undici makes itself (`clone()`'s, `fetch`'s) would not be
+ * instances of it and `Request.prototype` would be another object; nor does it help `fetch`.
  * The real Request is made without a signal: on Node 20 a Request following a signal costs 25 µs
  * rather than 5 (undici registers it for cleanup), so a request realized only to stream its body
  * or read `cache` would pay that for nothing. The exchange's signal is put in instead wherever a
