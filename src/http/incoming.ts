@@ -337,17 +337,17 @@ function install(): boolean {
     },
   };
   Object.defineProperty(forward.fetch, "length", { value: nativeFetch.length });
-  try {
-    for (const [target, key, value] of [
-      [NativeRequest.prototype, "constructor", request], [globalThis, "Request", request], [globalThis, "fetch", forward.fetch],
-    ] as const) {
-      const { enumerable = false } = Object.getOwnPropertyDescriptor(target, key) ?? {};
-      Object.defineProperty(target, key, { value, writable: true, enumerable, configurable: true });
-    }
-  } catch {
-    // Frozen globals: leave them as they are (the first definition may have taken).
+  const places = [[globalThis, "Request", request], [globalThis, "fetch", forward.fetch], [NativeRequest.prototype, "constructor", request]] as const;
+  const replaceable = (target: object, key: string): boolean => {
+    const now = Object.getOwnPropertyDescriptor(target, key);
+    return now === undefined ? Object.isExtensible(target) : now.configurable === true;
+  };
+  if (!places.every(([target, key]) => replaceable(target, key))) return false; // frozen: leave all as they are
+  for (const [target, key, value] of places) {
+    const { enumerable = false } = Object.getOwnPropertyDescriptor(target, key) ?? {};
+    Object.defineProperty(target, key, { value, writable: true, enumerable, configurable: true });
   }
-  return globalThis.Request === request && globalThis.fetch === forward.fetch && NativeRequest.prototype.constructor === request;
+  return true;
 }
 
 /** Whether requests are handed to apps as IncomingRequests (the globals could be wrapped). */
