@@ -288,6 +288,49 @@ describe("IncomingRequest against a real Request from the same parts", () => {
   });
 });
 
+describe("IncomingRequest with a body, fetched", () => {
+  it("sends its body upstream as the real one does, by fetch(r), fetch(url, r) and fetch(new Request(r)), and refuses once read", async () => {
+    const arrived: unknown[] = [];
+    const upstream = nodeHttp.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        arrived.push([req.method, req.url, req.headers["content-type"], req.headers["x-many"], Buffer.concat(chunks).toString()]);
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    try {
+      const href = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/up?x=1`;
+      const fields: Array<[string, string]> = [["Content-Type", "application/json"], ["X-Many", "1"], ["X-Many", "2"]];
+      const body = (): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.from('{"a":"\u00e9"}'));
+      const make = (kind: "lazy" | "real"): Request => kind === "lazy"
+        ? incomingRequest({ href, method: "POST", fields, body: body(), signal: () => new AbortController().signal, exchange: 1 })
+        : new Request(href, { method: "POST", headers: fields, body: body() });
+      const sends: Array<(r: Request) => Promise<Response>> = [
+        (r) => fetch(r), (r) => fetch(href, r), (r) => fetch(new Request(r, { headers: [...r.headers, ["x-copy", "1"]] })),
+      ];
+      for (const send of sends) {
+        for (const kind of ["lazy", "real"] as const) {
+          const answer = await send(make(kind));
+          expect(await answer.text()).toBe("ok");
+        }
+      }
+      expect(arrived).toHaveLength(6);
+      for (let i = 0; i < arrived.length; i += 2) expect(arrived[i]).toEqual(arrived[i + 1]);
+      expect(arrived[0]).toEqual(["POST", "/up?x=1", "application/json", "1, 2", '{"a":"\u00e9"}']);
+      for (const kind of ["lazy", "real"] as const) {
+        const read = make(kind);
+        await read.json();
+        expect(await observe(() => fetch(read)), kind).toEqual({ threw: "TypeError", message: "Cannot construct a Request with a Request object that has already been used." });
+      }
+    } finally {
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+});
+
 describe("plainHref", () => {
   it("refuses what URL would rewrite, and answers only what URL answers (adversarial hosts and targets)", () => {
     for (const [host, target] of [
