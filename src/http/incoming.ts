@@ -1,22 +1,44 @@
 /**
- * The Request a fetch app is handed, made cheaply.
+ * The Request a fetch app is handed, made cheaply, the same on every Node this runs on.
  *
- * On Node 20 a `new Request(url, { method, headers })` costs about 3 µs, two thirds of it the
- * AbortSignal undici makes for every Request, and a body adds a web ReadableStream (3 µs more)
- * that `request.json()` then reads back through several promises. That is more than node:http
- * spends on a whole request. Most handlers read only `method`, `url`, perhaps `headers`, and the
- * body whole (`json()`, `text()`, `arrayBuffer()`, `bytes()`), so an IncomingRequest answers
- * those from what the Requestant parsed and builds the real Request only when something else is
- * asked of it (`body` as a stream, `blob()`, `formData()`, `clone()`, anything undici reads).
- * It is a Request in every way a program can tell: `instanceof Request` holds, every Request
- * method and getter works, and undici's own code (as in `fetch(request)`, `new Request(request)`)
- * finds the real Request's internal slots, which are made on first touch, its body marked used
- * if the app already read it.
+ * A `new Request(url, { method, headers })` costs 2.5 to 5 µs (Node 24, Node 20), much of it the
+ * AbortSignal undici makes for every Request, and a body adds a web ReadableStream that
+ * `request.json()` then reads back through several promises. Most handlers read only `method`,
+ * `url`, perhaps `headers`, and the body whole (`json()`, `text()`, `arrayBuffer()`, `bytes()`),
+ * so an IncomingRequest answers those from what the Requestant parsed and builds the real Request
+ * only when something else is asked of it (`body` as a stream, `blob()`, `formData()`, `clone()`,
+ * `cache` and the other getters): every other member of Request.prototype is passed on to it.
+ * `instanceof Request` holds, as it inherits from Request.prototype.
  *
- * That last part relies on undici keeping a Request's state under symbol keys, as Node 20's
- * does. A probe at load checks that it works; where it does not, `incomingRequest` builds the
- * real Request at once, as before.
+ * What no object but a real Request can pass is undici's own code: `new Request(request)` and
+ * `fetch(request)` (which makes a Request of its argument) read the argument's internal state,
+ * held in private fields by Node 24's undici 7 and under symbol keys by Node 20's undici 6. No
+ * public way makes a real Request without running its constructor (the cost saved here), and
+ * copying undici 6's symbol slots onto a look-alike stops working, silently, the day they move,
+ * as they did in undici 7. So this module wraps the two global entry points by which a program
+ * hands a Request to undici, once, when it loads:
+ * - `globalThis.Request` becomes a Proxy of the Request in place whose construct trap swaps an
+ *   IncomingRequest argument for its real Request. `Request.prototype`, `Request.name`,
+ *   `instanceof` and subclassing are the proxied class's; `Request.prototype.constructor` is
+ *   pointed at the proxy, so `new request.constructor(request)` goes through it too.
+ * - `globalThis.fetch` becomes a function that does the same swap, then calls the fetch in place.
+ * A global Request subclass that unwraps in its constructor (what @hono/node-server installs) would
+ * do for the first, but the Requests undici makes itself (`clone()`'s, `fetch`'s) would not be
+ * instances of it and `Request.prototype` would be another object; nor does it help `fetch`.
+ * The real Request is made without a signal: on Node 20 a Request following a signal costs 25 µs
+ * rather than 5 (undici registers it for cleanup), so a request realized only to stream its body
+ * or read `cache` would pay that for nothing. The exchange's signal is put in instead wherever a
+ * signal can leave: the swaps above add it to the init (unless the caller gave one), `clone()`
+ * sets it on the copy, and `inspect()` reads it from the IncomingRequest.
+ *
+ * Known limits: code holding the Request or fetch from before this module loaded, code calling
+ * Request.prototype's members on a request directly (`Request.prototype.clone.call(request)`), or
+ * a library that later replaces these globals without calling the ones it found, hands undici the
+ * IncomingRequest itself, which it refuses with a TypeError. Where the globals cannot be replaced,
+ * `incomingLazy` is false and every request is built in full at once, as a Request is.
  */
+import { inspect } from "node:util";
+import * as workers from "node:worker_threads";
 
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const NAME = /^(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*$/; // the last label is not numeric: never read as IPv4
@@ -46,9 +68,9 @@ export function plainHref(scheme: "http" | "https" | string, host: string, targe
 }
 
 /**
- * Methods an IncomingRequest takes as they are: the ones a Request keeps unchanged when spelled
- * in capitals. Anything else (lowercase spellings, CONNECT/TRACE/TRACK, extension methods) is
- * left to `new Request()`, which normalizes or refuses it.
+ * Methods taken as they are: the ones a Request keeps unchanged when spelled in capitals.
+ * Anything else (lowercase spellings, CONNECT/TRACE/TRACK, extension methods) is asked of
+ * `new Request()` once, which normalizes or refuses it.
  */
 export const IncomingMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
@@ -56,7 +78,7 @@ export const IncomingMethods: ReadonlySet<string> = new Set(["GET", "HEAD", "POS
 export interface IncomingParts {
   /** The absolute URL, already serialized by `new URL(...).href`. */
   href: string;
-  /** The method as sent (only IncomingMethods are made lazily; others go to `new Request()`). */
+  /** The method as sent; normalized (or refused) as `new Request()` does. */
   method: string;
   /** The request's fields in arrival order (repeats kept); read when headers are first asked for. */
   fields: Iterable<readonly [string, string]>;
@@ -68,16 +90,34 @@ export interface IncomingParts {
   exchange: number;
 }
 
-/** Undici's internal slots of a Request (state, headers, signal, dispatcher on Node 20). */
-const SLOTS: readonly symbol[] = Object.getOwnPropertySymbols(new Request("http://probe.invalid/"));
-const SIGNAL_SLOT = SLOTS.find((slot) => slot.description === "signal");
+/** The Request and fetch in place when this module loaded (Node's own, unless replaced before). */
+const NativeRequest: typeof Request = globalThis.Request;
+const nativeFetch: typeof fetch = globalThis.fetch;
 
-const REQUEST = Request.prototype as unknown as Record<string, (this: unknown) => unknown>;
-const getter = (name: string): ((this: unknown) => unknown) =>
-  Object.getOwnPropertyDescriptor(Request.prototype, name)?.get ?? (() => undefined);
-const BODY = getter("body");
-const BODY_USED = getter("bodyUsed");
+/** Marks an object as structuredClone() refuses a Request (Node ≥ 22.10), where Requests are so marked. */
+const markUncloneable = ((): ((value: object) => void) | undefined => {
+  const mark = (workers as { markAsUncloneable?: (value: object) => void }).markAsUncloneable;
+  try {
+    structuredClone(new NativeRequest("http://probe.invalid/"));
+    return undefined;
+  } catch {
+    return mark;
+  }
+})();
+
 const utf8 = new TextDecoder(); // drops a leading BOM, as a body's text() does
+
+/** Normalized methods, as a Request spells them; bounded, since methods come from the network. */
+const methods = new Map<string, string>([...IncomingMethods].map((method) => [method, method]));
+
+/** The method as a Request has it; throws the TypeError `new Request()` throws for it. */
+function methodOf(method: string): string {
+  const known = methods.get(method);
+  if (known !== undefined) return known;
+  const normal = new NativeRequest("http://method.invalid/", { method }).method;
+  if (methods.size < 64) methods.set(method, normal);
+  return normal;
+}
 
 function headersOf(fields: Iterable<readonly [string, string]>): Headers {
   const headers = new Headers();
@@ -103,45 +143,53 @@ function mirror(held: Headers, twin: Headers): void {
   }
 }
 
-type Slots = Record<symbol, unknown>;
+/** True for an IncomingRequest of this module. */
+let isIncoming: (value: unknown) => value is IncomingRequest;
+/** The real Request of an IncomingRequest, built on first call. */
+let realize: (incoming: IncomingRequest) => Request;
+/** Whether an IncomingRequest's real Request exists. */
+let isRealized: (incoming: IncomingRequest) => boolean;
 
 /** A request seen as a fetch Request; the real one is built on first need. */
 class IncomingRequest {
   readonly #parts: IncomingParts;
+  readonly #method: string;
+  readonly #body: Uint8Array<ArrayBuffer> | null;
   #headers: Headers | null = null;
   #signal: AbortSignal | null = null;
   #real: Request | null = null;
   #read = false; // the body was read here, before any real Request existed
 
-  constructor(parts: IncomingParts) {
+  constructor(parts: IncomingParts, method: string, body: Uint8Array<ArrayBuffer> | null) {
     this.#parts = parts;
+    this.#method = method;
+    this.#body = body;
+    if (markUncloneable !== undefined) markUncloneable(this);
   }
 
-  get method(): string { return this.#parts.method; }
+  get method(): string { return this.#method; }
   get url(): string { return this.#parts.href; }
   get headers(): Headers { return (this.#headers ??= this.#real?.headers ?? headersOf(this.#parts.fields)); }
   get signal(): AbortSignal { return (this.#signal ??= this.#parts.signal(this.#parts.exchange)); }
 
   get body(): ReadableStream<Uint8Array> | null {
-    if (this.#parts.body == null) return null;
-    IncomingRequest.#realize(this);
-    return BODY.call(this) as ReadableStream<Uint8Array> | null;
+    return this.#body === null ? null : realize(this).body;
   }
 
   get bodyUsed(): boolean {
-    if (this.#parts.body == null) return false;
-    return this.#real === null ? this.#read : (BODY_USED.call(this) as boolean);
+    if (this.#body === null) return false;
+    return this.#real === null ? this.#read : this.#real.bodyUsed;
   }
 
   text(): Promise<string> {
     const bytes = this.#take();
-    if (bytes === undefined) return REQUEST.text!.call(this) as Promise<string>;
+    if (bytes === undefined) return realize(this).text();
     return Promise.resolve(bytes === null ? "" : utf8.decode(bytes));
   }
 
   json(): Promise<unknown> {
     const bytes = this.#take();
-    if (bytes === undefined) return REQUEST.json!.call(this) as Promise<unknown>;
+    if (bytes === undefined) return realize(this).json() as Promise<unknown>;
     try {
       return Promise.resolve(JSON.parse(bytes === null ? "" : utf8.decode(bytes)));
     } catch (error) {
@@ -151,24 +199,19 @@ class IncomingRequest {
 
   arrayBuffer(): Promise<ArrayBuffer> {
     const bytes = this.#take();
-    if (bytes === undefined) return REQUEST.arrayBuffer!.call(this) as Promise<ArrayBuffer>;
+    if (bytes === undefined) return realize(this).arrayBuffer();
     return Promise.resolve(bytes === null ? new ArrayBuffer(0) : bytes.slice().buffer);
   }
 
   bytes(): Promise<Uint8Array<ArrayBuffer>> {
     const bytes = this.#take();
-    if (bytes === undefined) return REQUEST.bytes!.call(this) as Promise<Uint8Array<ArrayBuffer>>;
+    if (bytes === undefined) return (realize(this) as unknown as { bytes(): Promise<Uint8Array<ArrayBuffer>> }).bytes();
     return Promise.resolve(bytes === null ? new Uint8Array(0) : bytes.slice());
   }
 
-  /**
-   * A copy whose signal follows this request's. (undici's own clone() follows only a signal a
-   * Request was constructed with.)
-   */
+  /** A copy of the real Request, whose signal follows this one's (the exchange's). */
   clone(): Request {
-    const copy = REQUEST.clone!.call(this) as Request;
-    if (SIGNAL_SLOT !== undefined) (copy as unknown as Slots)[SIGNAL_SLOT] = AbortSignal.any([this.signal]);
-    return copy;
+    return new NativeRequest(realize(this).clone(), { signal: this.signal });
   }
 
   /**
@@ -176,100 +219,156 @@ class IncomingRequest {
    * answer: it exists already, or the body was read (it then refuses, as a used body does).
    */
   #take(): Uint8Array<ArrayBuffer> | null | undefined {
-    const body = this.#parts.body;
-    if (body == null) return this.#real === null ? null : undefined;
-    if (this.#real !== null || this.#read) return undefined;
+    if (this.#real !== null) return undefined;
+    const body = this.#body;
+    if (body === null) return null;
+    if (this.#read) return undefined;
     this.#read = true;
     return body;
   }
 
-  /** Builds the real Request and takes over its slots (the signal stays this one's). */
-  static #realize(incoming: IncomingRequest): Request {
-    if (incoming.#real !== null) return incoming.#real;
-    const parts = incoming.#parts;
-    const held = incoming.#headers; // the Headers the app already has, if any
-    const init: RequestInit = { method: parts.method, headers: held ?? headersOf(parts.fields) };
-    if (parts.body != null) init.body = parts.body;
-    const real = new Request(parts.href, init);
-    if (incoming.#read && real.body !== null) {
-      // Read here already: the real body is used too, left locked and disturbed as a read leaves it.
-      real.body.getReader().read().catch(() => {});
-    }
-    incoming.#real = real;
-    if (held !== null) mirror(held, real.headers); // the app keeps its object; undici reads the copy
-    for (const slot of SLOTS) {
-      const value = slot === SIGNAL_SLOT ? incoming.signal : (real as unknown as Slots)[slot];
-      Object.defineProperty(incoming, slot, { value, writable: true, configurable: true });
-    }
-    return real;
-  }
-
   static {
-    Object.setPrototypeOf(IncomingRequest.prototype, Request.prototype);
-    // As on Request.prototype: the constructor is Request, and the accessors and methods show in for...in.
-    Object.defineProperty(IncomingRequest.prototype, "constructor", { value: Request, writable: true, configurable: true });
-    for (const name of ["method", "url", "headers", "signal", "body", "bodyUsed", "text", "json", "arrayBuffer", "bytes", "clone"]) {
-      if (Object.hasOwn(IncomingRequest.prototype, name)) Object.defineProperty(IncomingRequest.prototype, name, { enumerable: true });
+    isIncoming = (value: unknown): value is IncomingRequest => typeof value === "object" && value !== null && #parts in value;
+
+    isRealized = (incoming: IncomingRequest): boolean => incoming.#real !== null;
+    realize = (incoming: IncomingRequest): Request => {
+      if (incoming.#real !== null) return incoming.#real;
+      const held = incoming.#headers; // the Headers the app already has, if any
+      const init: RequestInit = { method: incoming.#method, headers: held ?? headersOf(incoming.#parts.fields) };
+      if (incoming.#body !== null) init.body = incoming.#body;
+      const real = new NativeRequest(incoming.#parts.href, init);
+      if (incoming.#read && real.body !== null) {
+        // Read here already: the real body is used too, left locked and disturbed as a read leaves it.
+        real.body.getReader().read().catch(() => {});
+      }
+      incoming.#real = real;
+      if (held !== null) mirror(held, real.headers); // the app keeps its object; undici reads the copy
+      return real;
+    };
+
+    const ours = IncomingRequest.prototype as unknown as object;
+    const theirs = NativeRequest.prototype;
+    Object.setPrototypeOf(ours, theirs);
+    Reflect.deleteProperty(ours, "constructor"); // Request.prototype's is inherited
+    for (const key of Reflect.ownKeys(ours)) {
+      const native = Object.getOwnPropertyDescriptor(theirs, key);
+      // As on Request.prototype: enumerable (for...in lists them); absent where this undici lacks it.
+      if (native === undefined) Reflect.deleteProperty(ours, key);
+      else Object.defineProperty(ours, key, { enumerable: native.enumerable ?? false });
     }
-    if (!("bytes" in Request.prototype)) Reflect.deleteProperty(IncomingRequest.prototype, "bytes");
-    for (const slot of SLOTS) {
-      Object.defineProperty(IncomingRequest.prototype, slot, {
-        // undici's own code (new Request(request), fetch(request)) reads these: the real Request
-        // is made then, and its signal slot is the exchange's, so a forwarded request aborts with it.
-        get(this: IncomingRequest) {
-          IncomingRequest.#realize(this);
-          return (this as unknown as Slots)[slot];
+    const realOf = (request: unknown): Request => {
+      if (!isIncoming(request)) throw new TypeError("Illegal invocation");
+      return realize(request);
+    };
+    // Request's inspect reads the public getters, the signal included: given this request, it shows the
+    // exchange's signal. Should a later undici's read its own state instead, the real Request's is shown.
+    const show = Object.getOwnPropertyDescriptor(theirs, inspect.custom)?.value as ((...args: unknown[]) => unknown) | undefined;
+    if (show !== undefined) {
+      Object.defineProperty(ours, inspect.custom, {
+        value(this: unknown, ...args: unknown[]): unknown {
+          try {
+            return Reflect.apply(show, this, args);
+          } catch {
+            return Reflect.apply(show, realOf(this), args);
+          }
         },
+        writable: true,
         configurable: true,
       });
     }
+    for (const key of Reflect.ownKeys(theirs)) {
+      if (key === "constructor" || Object.hasOwn(ours, key)) continue;
+      const { get, set, value, enumerable = false } = Object.getOwnPropertyDescriptor(theirs, key)!;
+      // Everything else a Request has (and any member a later undici adds) is the real Request's.
+      if (get !== undefined || set !== undefined) {
+        const descriptor: PropertyDescriptor = { enumerable, configurable: true };
+        if (get !== undefined) descriptor.get = function (this: unknown): unknown { return Reflect.apply(get, realOf(this), []); };
+        if (set !== undefined) descriptor.set = function (this: unknown, to: unknown): void { Reflect.apply(set, realOf(this), [to]); };
+        Object.defineProperty(ours, key, descriptor);
+      } else if (typeof value === "function") {
+        const method = value as (...args: unknown[]) => unknown;
+        Object.defineProperty(ours, key, {
+          value(this: unknown, ...args: unknown[]): unknown { return Reflect.apply(method, realOf(this), args); },
+          writable: true,
+          enumerable,
+          configurable: true,
+        });
+      }
+    }
   }
 }
-
-/** True when an IncomingRequest passes for a Request with this Node's undici. */
-function probe(): boolean {
-  try {
-    if (SLOTS.length === 0 || SIGNAL_SLOT === undefined) return false;
-    let signalled = 0;
-    const parts: IncomingParts = {
-      href: "http://probe.invalid/p?q=1",
-      method: "GET",
-      fields: [["x-probe", "1"], ["x-probe", "2"]],
-      signal: () => { signalled++; return new AbortController().signal; },
-      exchange: 1,
-    };
-    const incoming = new IncomingRequest(parts) as unknown as Request;
-    if (!(incoming instanceof Request) || incoming.cache !== "default") return false;
-    const copy = new Request(incoming);
-    const cloned = (new IncomingRequest(parts) as unknown as Request).clone();
-    const posted = new IncomingRequest({ ...parts, method: "POST", body: new Uint8Array([0x68, 0x69]) }) as unknown as Request;
-    const forwarded = new Request(posted);
-    return copy.url === parts.href && copy.method === "GET" && copy.headers.get("x-probe") === "1, 2"
-      && cloned instanceof Request && cloned.url === parts.href && cloned.headers.get("x-probe") === "1, 2"
-      && incoming.headers.get("x-probe") === "1, 2" && Object.prototype.toString.call(incoming) === "[object Request]"
-      && forwarded.method === "POST" && forwarded.body instanceof ReadableStream && posted.bodyUsed && signalled === 3;
-  } catch {
-    return false;
-  }
-}
-
-/** Whether requests are handed to apps as IncomingRequests on this Node. */
-export const incomingLazy: boolean = probe();
 
 /**
- * The Request an app is handed for `parts`: an IncomingRequest for the IncomingMethods, else (or
- * where the probe failed) a real one, whose `signal` is still the exchange's, made on first read.
- * Throws a TypeError where `new Request()` refuses the method.
+ * Swaps an IncomingRequest first argument of `new Request(input, init)` or `fetch(input, init)` for
+ * its real Request, with the exchange's signal in the init unless the init gives one. Other
+ * arguments are left as they are (undici refuses what it refuses).
+ */
+function unwrap(args: unknown[]): void {
+  const incoming = args[0];
+  if (!isIncoming(incoming)) return;
+  args[0] = realize(incoming);
+  const init = args[1];
+  if (init === undefined || init === null) {
+    args[1] = { signal: incoming.signal };
+  } else if ((typeof init === "object" || typeof init === "function") && (init as RequestInit).signal === undefined) {
+    // Read through, so getters (an init that is itself a Request) run on the init itself.
+    args[1] = new Proxy(init, { get: (target, key) => (key === "signal" ? incoming.signal : Reflect.get(target, key)) });
+  }
+}
+
+/** True when this module replaced the global Request and fetch (see the module's comment). */
+function install(): boolean {
+  const request: typeof Request = new Proxy(NativeRequest, {
+    construct(target, args: unknown[], newTarget): object {
+      unwrap(args);
+      return Reflect.construct(target, args, newTarget === request ? target : newTarget) as object;
+    },
+  });
+  const forward = {
+    fetch(this: unknown, ...args: unknown[]): Promise<Response> {
+      try {
+        unwrap(args);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return Reflect.apply(nativeFetch, this, args) as Promise<Response>;
+    },
+  };
+  Object.defineProperty(forward.fetch, "length", { value: nativeFetch.length });
+  const places = [[globalThis, "Request", request], [globalThis, "fetch", forward.fetch], [NativeRequest.prototype, "constructor", request]] as const;
+  const replaceable = (target: object, key: string): boolean => {
+    const now = Object.getOwnPropertyDescriptor(target, key);
+    return now === undefined ? Object.isExtensible(target) : now.configurable === true;
+  };
+  if (!places.every(([target, key]) => replaceable(target, key))) return false; // frozen: leave all as they are
+  for (const [target, key, value] of places) {
+    const { enumerable = false } = Object.getOwnPropertyDescriptor(target, key) ?? {};
+    Object.defineProperty(target, key, { value, writable: true, enumerable, configurable: true });
+  }
+  return true;
+}
+
+/** Whether requests are handed to apps as IncomingRequests (the globals could be wrapped). */
+export const incomingLazy: boolean = install();
+
+/** Whether `request` is an IncomingRequest whose real Request has been built (for tests and benches). */
+export function realized(request: Request): boolean {
+  return isIncoming(request) && isRealized(request);
+}
+
+/**
+ * The Request an app is handed for `parts`: an IncomingRequest (or, where the globals could not be
+ * wrapped, a real one whose `signal` is still the exchange's, made on first read). Throws a
+ * TypeError where `new Request()` refuses the method.
  */
 export function incomingRequest(parts: IncomingParts): Request {
-  const upper = parts.method.toUpperCase();
+  const method = methodOf(parts.method);
   // A GET or HEAD body is not the app's: a Request cannot carry one.
-  const body = upper === "GET" || upper === "HEAD" ? null : parts.body ?? null;
-  const lazy = incomingLazy && IncomingMethods.has(parts.method);
-  if (lazy) return new IncomingRequest(body === parts.body ? parts : { ...parts, body }) as unknown as Request;
-  const init: RequestInit = { method: parts.method, headers: headersOf(parts.fields) };
+  const body = method === "GET" || method === "HEAD" ? null : parts.body ?? null;
+  if (incomingLazy) return new IncomingRequest(parts, method, body) as unknown as Request;
+  const init: RequestInit = { method, headers: headersOf(parts.fields) };
   if (body !== null) init.body = body;
-  const request = new Request(parts.href, init);
+  const request = new NativeRequest(parts.href, init);
   let signal: AbortSignal | null = null;
   Object.defineProperty(request, "signal", { get: () => (signal ??= parts.signal(parts.exchange)), configurable: true });
   return request;

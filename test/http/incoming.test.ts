@@ -1,3 +1,8 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
@@ -60,9 +65,32 @@ describe("plainHref", () => {
 });
 
 describe("incomingRequest", () => {
-  it("is lazy on the Node this runs on when its undici keeps a Request's state under symbols", () => {
-    // Node 20 bundles undici 6, whose slots the probe relies on; elsewhere eager is the fallback.
-    if (process.versions.undici?.startsWith("6.")) expect(incomingLazy).toBe(true);
+  it("is lazy on the Node this runs on (Node 20's undici 6 and Node 24's undici 7 alike)", () => {
+    expect(incomingLazy).toBe(true);
+  });
+
+  it("builds each request in full, its signal still made on first read, where the global fetch cannot be wrapped", async () => {
+    // A fresh process: the module wraps the globals once, when it loads.
+    const dir = mkdtempSync(path.join(os.tmpdir(), "hio-incoming-"));
+    try {
+      const file = path.join(dir, "frozen.mts");
+      writeFileSync(file, `
+        const fetch0 = globalThis.fetch, Request0 = globalThis.Request;
+        Object.defineProperty(globalThis, "fetch", { value: fetch0, writable: false, configurable: false });
+        const { incomingLazy, incomingRequest } = await import(${JSON.stringify(new URL("../../src/http/incoming.ts", import.meta.url).href)});
+        let made = 0;
+        const r = incomingRequest({ href: "http://h.test/x", method: "post", fields: [["x-a", "1"]], body: new Uint8Array([104, 105]),
+          signal: () => (made++, AbortSignal.abort("gone")), exchange: 1 });
+        const before = made;
+        console.log(JSON.stringify([incomingLazy, r instanceof Request, r.method, r.url, r.headers.get("x-a"), before, r.signal.reason,
+          made, await r.text(), globalThis.fetch === fetch0, globalThis.Request === Request0, Request.prototype.constructor === Request0]));
+      `);
+      const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ["--import", "tsx", file], { cwd: fileURLToPath(new URL("../..", import.meta.url)), timeout: 30_000 },
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout))));
+      expect(JSON.parse(out)).toEqual([false, true, "POST", "http://h.test/x", "1", 0, "gone", 1, "hi", true, true, true]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("answers method, url and headers as a Request would", () => {
