@@ -223,9 +223,17 @@ export class ClusterPrimary {
 
 /** A ServerDoer that stops the run once its server stopped listening (a cluster worker learns late). */
 class WorkerServerDoer extends ServerDoer {
+  #draining = false;
+
   override recur(tyme: number): boolean {
-    if (!this.server.opened) throw listenError("http.serveCluster: this worker's server", this.server.ha);
+    // A listener gone before a stop began is one that failed to bind (a worker learns it late).
+    if (!this.server.opened && !this.#draining) throw listenError("http.serveCluster: this worker's server", this.server.ha);
     return super.recur(tyme);
+  }
+
+  override drain(): boolean {
+    this.#draining = true; // a graceful stop closes the listener on purpose
+    return super.drain();
   }
 }
 

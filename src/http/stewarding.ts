@@ -137,6 +137,7 @@ export class Steward {
   #starved = true; // the last service found no whole request left in rxbs
   #begun = NaN; // tyme the request being received began to arrive (NaN: none yet)
   #draining = false; // the server is draining: answer what is under way, take nothing new
+  #sending = false; // output was waiting at the last service
   #exchange: Exchange | null = null; // what the responder was told of the request in hand
   readonly #headers: number;
   readonly #request: number;
@@ -293,7 +294,11 @@ export class Steward {
       this.#lingerer.start({ duration: Math.min(this.#lingerFor, remoter.tymeout > 0 ? remoter.tymeout : Infinity) });
       return;
     }
-    if (this.busy && !remoter.cutoff && !remoter.txPending) {
+    // The send deadline runs from when output began to wait (or from the last byte taken since).
+    const pending = remoter.txPending;
+    if (pending && !this.#sending) remoter.refresh();
+    this.#sending = pending;
+    if (this.busy && !remoter.cutoff && !pending) {
       // hio's pour: a response under way keeps the connection alive while it waits on the app;
       // not when its bytes wait on a peer that stopped reading, nor after the peer's FIN, so a
       // reply nobody reads any more still ends by its deadline.

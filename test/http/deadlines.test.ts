@@ -126,6 +126,24 @@ describe("deadlines in simulated tyme", () => {
     expect(closedAt).toBeLessThan(9);
   });
 
+  it("times the send deadline from when output begins to wait, not from before a long app", async () => {
+    let answer: ((response: Response) => void) | null = null;
+    const app = (request: Request): Response | Promise<Response> =>
+      new URL(request.url).pathname === "/slow" ? new Promise((resolve) => void (answer = resolve)) : new Response("quick");
+    const answerer = new (class extends Doer {
+      override recur(tyme: number): boolean {
+        if (tyme >= 100 && answer !== null) answer(new Response("slow"));
+        return tyme >= 100;
+      }
+    })();
+    const network = new tcp.MemoryNetwork({ latency: 1 / 64 });
+    const server = http.openServer({ app, network, host: "127.0.0.1", port: 80, deadlines: { send: 10 } });
+    const client = new tcp.Client({ network, ha: ["127.0.0.1", 80] });
+    const peer = new Peer(client, [[0, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /a HTTP/1.1\r\nHost: a\r\n\r\n"]]);
+    await new Doist({ tock: 1 / 16 }).do({ doers: [new http.ServerDoer({ server }), peer, answerer], limit: 102 });
+    expect(peer.received).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nslowHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nquick$/);
+  });
+
   it("lingers after its FIN until the linger deadline for a peer that never closes", async () => {
     const network = new tcp.MemoryNetwork({ latency: 1 / 64 });
     const server = http.openServer({ app: () => new Response("bye"), network, host: "127.0.0.1", port: 80, deadlines: { linger: 3 } });
