@@ -17,6 +17,7 @@ import { Respondent } from "./respondent.ts";
 import { Requester, defaultPort, normalizeHostPort, qargsOf } from "./requesting.ts";
 import type { FargsInit, RequestBody, RequestParts } from "./requesting.ts";
 import { failed, redirection } from "./exchanging.ts";
+import { wake } from "../base/waking.ts";
 import type { ClientOptions, ClientRequest, ClientResponse } from "./exchanging.ts";
 
 export type { ClientOptions, ClientRequest, ClientResponse };
@@ -183,6 +184,7 @@ export class Client implements Disposable {
     };
     this.#built.set(request, this.#build(request));
     this.requests.push(request);
+    wake(); // a sleeping real-time Doist services it at once
     return request;
   }
 
@@ -195,6 +197,14 @@ export class Client implements Disposable {
   /** Pops the oldest response, or null (hio's respond). */
   respond(): ClientResponse | null {
     return this.responses.shift() ?? null;
+  }
+
+  /**
+   * When a real-time Doist must service it next: never while it is idle (no request queued or
+   * under way: `request()` wakes it), else at the Doist's pace (its socket's events wake it sooner).
+   */
+  due(pace: number): number {
+    return this.requests.length === 0 && !this.waited ? Infinity : pace;
   }
 
   /** One tick: connect when needed, send the next request, send, receive and parse. */

@@ -3,7 +3,7 @@
  * of a doer yielding 0 that cannot say more, a doer's own `due()`, or an I/O `wake()`.
  */
 import { describe, expect, it } from "vitest";
-import { DoDoer, Doer, Doist, ServicingDoer, wake } from "../../src/index.ts";
+import { DoDoer, Doer, Doist, ServicingDoer, http, wake } from "../../src/index.ts";
 import type { Servicing } from "../../src/index.ts";
 
 /** A doer yielding 0 that has nothing to do until woken, or until `at` when set. */
@@ -137,6 +137,25 @@ describe("a real-time Doist that sleeps until there is work", () => {
     expect(performance.now() - started).toBeLessThan(5000); // not held to the 30 s limit
     expect(doist.done).toBe(true);
     expect(late.seen.length).toBeGreaterThanOrEqual(1); // ran while the idler slept
+  });
+
+  it("sleeps through an idle HTTP client, and its request() wakes it", async () => {
+    const server = http.openServer({ app: () => new Response("hi"), host: "127.0.0.1", port: 0 });
+    const client = new http.Client({ hostname: "127.0.0.1", port: server.ha[1] });
+    let answer: number | null = null;
+    const asker = new (class extends Doer {
+      override recur(tyme: number): boolean {
+        const response = client.respond();
+        if (response !== null) answer = response.status;
+        return tyme >= 0.25;
+      }
+    })({ tock: 1 / 8 }); // periodic: due at its retymes only
+    setTimeout(() => client.request({ method: "GET", path: "/" }), 100);
+    const doist = new Doist({ tock: 1 / 1024, real: true, limit: 0.5 });
+    await doist.do({ doers: [new http.ServerDoer({ server }), new http.ClientDoer({ client }), asker] });
+    expect(answer).toBe(200);
+    // a few ticks for the connection and the exchange, not the 512 a paced client would cost
+    expect(doist.ticks).toBeLessThan(40);
   });
 
   it("stops cleanly on SIGTERM as on SIGINT, and on no signal when told so", async () => {
