@@ -21,6 +21,8 @@ export interface BareServerOptions {
   tymth?: Tymth | null;
   /** Idle tyme after which a kept-alive connection is closed; 0 never closes (deadlines.idle). */
   tymeout?: number;
+  /** Most connections open at once; more are closed as they come (default: no limit). */
+  maxConnections?: number | undefined;
   /** Deadlines in tyme for each part of a connection's life (see Deadlines); 0 turns one off. */
   deadlines?: Partial<Deadlines>;
   /** Most bytes one receive takes from a connection per tick. */
@@ -70,6 +72,7 @@ export class BareServer implements Disposable {
     tymth = null,
     tymeout,
     deadlines,
+    maxConnections,
     bufsize,
     scheme,
     keypath,
@@ -85,7 +88,8 @@ export class BareServer implements Disposable {
   }: BareServerOptions = {}) {
     const tls = keypath !== undefined && certpath !== undefined;
     this.deadlines = deadlinesOf(deadlines, tymeout);
-    const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network };
+    const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network,
+      ...(maxConnections === undefined ? {} : { maxConnections }) };
     this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath, certify: certify ?? (cafilepath ? "required" : "none") }) : new TcpServer(options);
     this.scheme = scheme ?? (tls ? "https" : "http");
     this.name = name;

@@ -45,8 +45,11 @@ export class SocketListener implements Listener {
    * socket: "connection" for TCP, "secureConnection" for TLS (raw sockets are still tracked).
    */
   constructor(server: net.Server, ha: Address,
-              { event = "connection", backlog = 511 }: { event?: string; backlog?: number } = {}) {
+              { event = "connection", backlog = 511, maxConnections = Infinity }:
+              { event?: string; backlog?: number; maxConnections?: number } = {}) {
     this.server = server;
+    // Past this many open connections Node closes new ones at once (no accept spin, no fd growth).
+    if (maxConnections !== Infinity) server.maxConnections = maxConnections;
     // Bind errors are reported by open() (or by opened turning false for a hostname), never thrown.
     server.on("error", () => {
       if (!server.listening) this.close();

@@ -5,6 +5,7 @@
  */
 import net from "node:net";
 import { Tymee } from "../base/tyming.ts";
+import { positiveInt } from "../base/options.ts";
 import type { TymeeOptions, Tymth } from "../base/tyming.ts";
 import { externalize, keyOf, normalizeHost } from "./conduit.ts";
 import type { Address, Listener } from "./conduit.ts";
@@ -34,6 +35,8 @@ export interface ServerOptions extends TymeeOptions {
   network?: MemoryNetwork | null | undefined;
   /** Listen backlog of not yet accepted connections. */
   backlog?: number;
+  /** Most connections open at once; more are closed as they come (default: no limit). */
+  maxConnections?: number;
   /** Remoters restart their tymer on traffic. */
   refreshable?: boolean;
   /** Input is held while a remoter's unconsumed bytes exceed this. */
@@ -65,6 +68,7 @@ export class Server extends Tymee {
   wl: WireLog | null;
   readonly network: MemoryNetwork | null;
   backlog: number;
+  readonly maxConnections: number;
   refreshable: boolean;
   rxbsHighWater: number;
   rxbsLimit: number;
@@ -78,7 +82,7 @@ export class Server extends Tymee {
   #bound = false; // ha holds the bound address
 
   constructor({ tymth, ha, host = "", port = 0, tymeout = Server.Tymeout, bufsize = Link.Bufsize,
-                name = "server", wl = null, network = null, backlog = 511, refreshable = true,
+                name = "server", wl = null, network = null, backlog = 511, maxConnections = Infinity, refreshable = true,
                 rxbsHighWater = Link.RxbsHighWater, rxbsLimit = Link.RxbsLimit }: ServerOptions = {}) {
     super({ tymth });
     this.ha = ha ?? [host, port];
@@ -89,6 +93,7 @@ export class Server extends Tymee {
     this.wl = wl;
     this.network = network;
     this.backlog = backlog;
+    this.maxConnections = maxConnections === Infinity ? Infinity : positiveInt("maxConnections", maxConnections);
     this.refreshable = refreshable;
     this.rxbsHighWater = rxbsHighWater;
     this.rxbsLimit = rxbsLimit;
@@ -109,7 +114,7 @@ export class Server extends Tymee {
   protected listen(ha: Address): Listener | null {
     if (this.network !== null) return this.network.listen(ha, () => this.tyme ?? 0);
     const listener = new SocketListener(net.createServer({ allowHalfOpen: true, noDelay: true }), ha,
-      { backlog: this.backlog });
+      { backlog: this.backlog, maxConnections: this.maxConnections });
     return listener.opened ? listener : null;
   }
 

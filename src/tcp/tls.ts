@@ -80,7 +80,7 @@ export class ServerTls extends Server {
         if (!socket.authorized && socket.getPeerCertificate().raw !== undefined) socket.destroy();
       });
     }
-    const listener = new SocketListener(server, ha, { event: "secureConnection", backlog: this.backlog });
+    const listener = new SocketListener(server, ha, { event: "secureConnection", backlog: this.backlog, maxConnections: this.maxConnections });
     return listener.opened ? listener : null;
   }
 }

@@ -6,7 +6,7 @@
 import net from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { Doer, Doist, http, tcp } from "../../src/index.ts";
-import { drive } from "../helpers.ts";
+import { drive, rawRequest } from "../helpers.ts";
 import { closeServed, serveApp } from "./clients.ts";
 
 type Event = [tyme: number, what: string];
@@ -230,5 +230,26 @@ describe("deadlines over real sockets", () => {
     expect(tymist.tyme - started).toBeGreaterThanOrEqual(1);
     socket.destroy();
     await closed;
+  });
+
+  it("keeps at most maxConnections open; stalled ones are reaped by their deadline and a client gets in", async () => {
+    const { step, port, server } = serveApp(() => new Response("ok"), { maxConnections: 3, deadlines: { headers: 0.5 } });
+    expect(() => serveApp(() => new Response(""), { maxConnections: 0 })).toThrow(/maxConnections must be an integer of at least 1/);
+    const stalled = Array.from({ length: 3 }, () => {
+      const socket = net.connect(port, "127.0.0.1", () => socket.write("GET / HTTP/1.1\r\nHost: a\r\n"));
+      socket.on("error", () => {});
+      return socket;
+    });
+    await drive(step, (async () => { while (server.stewards.size < 3) await new Promise((r) => setImmediate(r)); })());
+    // A fourth is closed by the listener while three are open: it gets nothing.
+    const refused = await drive(step, rawRequest(port, "GET /four HTTP/1.1\r\nHost: a\r\n\r\n", { until: () => false }));
+    expect([refused.closed, refused.bytes.length]).toEqual([true, 0]);
+    // The stalled three reach their headers deadline (408, closed); then a request gets in.
+    const reply = await drive(step, (async () => {
+      while (server.stewards.size > 0) await new Promise((r) => setImmediate(r));
+      return rawRequest(port, "GET /five HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    })());
+    expect(reply.bytes.toString("latin1")).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    for (const socket of stalled) socket.destroy();
   });
 });
