@@ -1,0 +1,34 @@
+/**
+ * Bad input gets a clear answer: what an app, a caller or a peer gets wrong is refused where it
+ * is made, with a message that says what to do, and never goes out on the wire as it is.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { http } from "../../src/index.ts";
+import { drive, rawRequest, responses } from "../helpers.ts";
+import { closeServed, serveApp } from "./clients.ts";
+
+afterEach(closeServed);
+
+describe("an HTTPError an app gets wrong", () => {
+  it("is answered 500 and reported, never sent with its bad status", async () => {
+    const failures: unknown[] = [];
+    const { port, step } = serveApp((request) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/1000") throw new http.HTTPError({ status: 1000 });
+      if (path === "/99") return Promise.reject(new http.HTTPError({ status: 99 }));
+      // A JavaScript caller's positional form.
+      if (path === "/positional") throw Reflect.construct(http.HTTPError, [418, "I'm a teapot"]);
+      throw new http.HTTPError({ status: 418, title: "Teapot" });
+    }, { onError: (error) => void failures.push(error) });
+    const raw = ["/1000", "/99", "/positional", "/ok"].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join("");
+    const reply = await drive(step, rawRequest(port, raw, { until: responses(4) }));
+    const lines = reply.bytes.toString("latin1").match(/^HTTP\/1\.1 .*$/gm);
+    expect(lines).toEqual(["HTTP/1.1 500 Internal Server Error", "HTTP/1.1 500 Internal Server Error",
+      "HTTP/1.1 500 Internal Server Error", "HTTP/1.1 418 I'm a Teapot"]);
+    expect(failures.map((error) => [(error as Error).name, (error as Error).message])).toEqual([
+      ["RangeError", "HTTPError status must be an integer from 100 to 599, not 1000"],
+      ["RangeError", "HTTPError status must be an integer from 100 to 599, not 99"],
+      ["TypeError", 'HTTPError takes one options object: new HTTPError({ status: 418, title: "..." }), not new HTTPError(418, "I\'m a teapot")'],
+    ]);
+  });
+});
