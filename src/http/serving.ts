@@ -4,6 +4,7 @@
  * a Doist: enter opens, recur services, exit closes.
  */
 import type { DoerOptions } from "../base/doing.ts";
+import { port as checkPort } from "../base/options.ts";
 import { ServicingDoer } from "../base/servicing.ts";
 import type { Tymth } from "../base/tyming.ts";
 import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
@@ -77,6 +78,7 @@ export class BareServer implements Disposable {
     steward,
     onError,
   }: BareServerOptions = {}) {
+    checkPort("http server port", ha ? ha[1] : port);
     const tls = keypath !== undefined && certpath !== undefined;
     const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout, bufsize, network };
     this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath, certify: certify ?? (cafilepath ? "required" : "none") }) : new TcpServer(options);

@@ -3,7 +3,7 @@
  * is made, with a message that says what to do, and never goes out on the wire as it is.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { http } from "../../src/index.ts";
+import { http, tcp } from "../../src/index.ts";
 import { drive, rawRequest, responses } from "../helpers.ts";
 import { closeServed, serveApp } from "./clients.ts";
 
@@ -30,5 +30,31 @@ describe("an HTTPError an app gets wrong", () => {
       ["RangeError", "HTTPError status must be an integer from 100 to 599, not 99"],
       ["TypeError", 'HTTPError takes one options object: new HTTPError({ status: 418, title: "..." }), not new HTTPError(418, "I\'m a teapot")'],
     ]);
+  });
+});
+
+describe("a port that is not one", () => {
+  const bad = [70000, -1, NaN, 1.5, Infinity];
+
+  it("is refused by every server and client, with the value in the message", () => {
+    for (const port of bad) {
+      const says = new RegExp(`port must be an integer from 0 to 65535 \\(0 picks a free port\\), not ${port}$`);
+      expect(() => http.openServer({ host: "127.0.0.1", port })).toThrow(says);
+      expect(() => http.openServer({ app: () => new Response("x"), ha: ["127.0.0.1", port] })).toThrow(RangeError);
+      expect(() => new tcp.Server({ host: "127.0.0.1", port })).toThrow(says);
+      expect(() => tcp.openServer({ host: "127.0.0.1", port })).toThrow(RangeError);
+      expect(() => new tcp.Client({ host: "127.0.0.1", port })).toThrow(says);
+      expect(() => new http.Client({ hostname: "127.0.0.1", port })).toThrow(says);
+      expect(() => new http.Client({ ha: ["127.0.0.1", port] })).toThrow(RangeError);
+    }
+    expect(() => http.openServer({ host: "127.0.0.1", port: "8080" as unknown as number })).toThrow(TypeError);
+    expect(() => http.openServer({ host: "127.0.0.1", port: 70000 })).toThrow("http server port must be an integer from 0 to 65535 (0 picks a free port), not 70000");
+  });
+
+  it("is refused on the in-memory network too; 0 still picks a free port", () => {
+    const network = new tcp.MemoryNetwork();
+    expect(() => new http.Server({ app: () => new Response("x"), host: "127.0.0.1", port: 65536, network })).toThrow(RangeError);
+    using server = http.openServer({ host: "127.0.0.1", port: 0 });
+    expect(server.ha[1]).toBeGreaterThan(0);
   });
 });
