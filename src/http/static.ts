@@ -2,15 +2,19 @@
  * StaticSink: hio's static file app (`StaticSink`) as a fetch handler that serves one
  * directory under a base path, safely (RFC 9110 §17.3) and with validators and ranges.
  */
-import { constants as fsConstants } from "node:fs";
+import { constants as fsConstants, statSync } from "node:fs";
 import { open, realpath, stat } from "node:fs/promises";
 import type { BigIntStats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
+import { positiveInt, nonNegativeInt } from "../base/options.ts";
 
 export interface StaticSinkOptions {
-  /** Directory served; its real path (symlinks resolved) bounds everything served. */
+  /**
+   * Directory served, which must exist when the sink is made (relative: from the working
+   * directory); its real path (symlinks resolved) bounds everything served.
+   */
   root: string;
   /** URL path prefix the sink owns; `${base}` and `${base}/` serve the root's index. */
   base?: string;
@@ -75,11 +79,21 @@ export class StaticSink {
     wholeLimit = StaticSink.WholeLimit,
     chunkSize = StaticSink.ChunkSize,
   }: StaticSinkOptions) {
+    if (typeof root !== "string" || root === "") {
+      throw new TypeError(`StaticSink root must be the path of the directory to serve, not ${root === "" ? '""' : String(root)}`);
+    }
     this.root = path.resolve(root);
+    checkRoot(root, this.root);
+    if (typeof base !== "string" || (base !== "" && !base.startsWith("/"))) {
+      throw new TypeError(`StaticSink base must be a URL path starting with "/" (such as "/static"), not ${JSON.stringify(base)}`);
+    }
     this.base = base.endsWith("/") ? base.slice(0, -1) : base;  // "/" mounts at the top
+    if (index !== null && (typeof index !== "string" || index === "" || /[/\\\0]/.test(index) || index === "." || index === "..")) {
+      throw new TypeError(`StaticSink index must be a file name (such as "index.html") or null, not ${JSON.stringify(index)}`);
+    }
     this.index = index;
-    this.wholeLimit = Math.max(0, wholeLimit);
-    this.chunkSize = Math.max(1, chunkSize);
+    this.wholeLimit = nonNegativeInt("StaticSink wholeLimit", wholeLimit);
+    this.chunkSize = positiveInt("StaticSink chunkSize", chunkSize);
   }
 
   /** Answers one request; bound, so `app = sink.fetch` works. Never rejects. */
@@ -222,6 +236,27 @@ export class StaticSink {
     } finally {
       if (handle !== null) await handle.close().catch(() => undefined);
     }
+  }
+}
+
+/**
+ * A sink whose root is missing would answer 404 to everything with nothing said: the root must
+ * be a directory when the sink is made. Throws an Error saying which path and what to do.
+ */
+function checkRoot(given: string, resolved: string): void {
+  const where = given === resolved ? `"${resolved}"` : `"${given}" (${resolved}, from the working directory ${process.cwd()})`;
+  let stats;
+  try {
+    stats = statSync(resolved);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw new Error(`StaticSink root ${where} does not exist: create it, or give root the directory to serve`);
+    }
+    throw new Error(`StaticSink root ${where} cannot be read (${code ?? (error as Error).message}): check its permissions`);
+  }
+  if (!stats.isDirectory()) {
+    throw new Error(`StaticSink root ${where} is not a directory: give root the directory that holds the files to serve`);
   }
 }
 
