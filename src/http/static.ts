@@ -306,12 +306,16 @@ function opaque(tag: string): string {
   return tag.startsWith("W/") ? tag.slice(2) : tag;
 }
 
-/** RFC 9110 §13.1.2–3 for GET/HEAD: If-None-Match (weak compare) wins over If-Modified-Since. */
+/** A field value without leading and trailing OWS: SP and HTAB only (RFC 9110 §5.6.3). */
+function trimOWS(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, "");
+}
+
 /** RFC 9110 §13.2.2 steps 1-2: If-Match (strong comparison), else If-Unmodified-Since. */
 function preconditionFailed(headers: Headers, etag: string, mtimeMs: number): boolean {
   const match = headers.get("if-match");
   if (match !== null) {
-    if (match.trim() === "*") return false;
+    if (trimOWS(match) === "*") return false;
     return !(match.match(EntityTag) ?? []).some((tag) => tag === etag); // W/ tags never match
   }
   const since = headers.get("if-unmodified-since");
@@ -320,10 +324,11 @@ function preconditionFailed(headers: Headers, etag: string, mtimeMs: number): bo
   return !Number.isNaN(sinceMs) && Math.floor(mtimeMs / 1000) * 1000 > sinceMs;
 }
 
+/** RFC 9110 §13.1.2–3 for GET/HEAD: If-None-Match (weak compare) wins over If-Modified-Since. */
 function notModified(headers: Headers, etag: string, mtimeMs: number): boolean {
   const noneMatch = headers.get("if-none-match");
   if (noneMatch !== null) {
-    if (noneMatch.trim() === "*") return true;
+    if (trimOWS(noneMatch) === "*") return true;
     const tags = noneMatch.match(EntityTag) ?? [];
     return tags.some((tag) => opaque(tag) === etag);
   }
@@ -340,7 +345,7 @@ function ifRangeHolds(
   mtimeMs: number,
 ): boolean {
   if (ifRange === null) return true;
-  const value = ifRange.trim();
+  const value = trimOWS(ifRange);
   if (value.startsWith('"')) return value === validators.ETag;
   if (value.startsWith("W/")) return false;
   const dateMs = Date.parse(value);
@@ -352,11 +357,11 @@ function ifRangeHolds(
  * Invalid syntax and multiple ranges are ignored ("whole"), as §14.2 allows.
  */
 function pickRange(field: string, size: number): RangePick {
-  const match = /^\s*bytes\s*=\s*(.*)$/i.exec(field);
+  const match = /^[ \t]*bytes[ \t]*=[ \t]*(.*)$/i.exec(field);
   if (match === null) return "whole";
-  const specs = match[1]!.split(",").map((spec) => spec.trim()).filter((spec) => spec !== "");
+  const specs = match[1]!.split(",").map(trimOWS).filter((spec) => spec !== "");
   if (specs.length !== 1) return "whole";
-  const spec = /^(\d*)\s*-\s*(\d*)$/.exec(specs[0]!);
+  const spec = /^([0-9]*)[ \t]*-[ \t]*([0-9]*)$/.exec(specs[0]!);
   if (spec === null) return "whole";
   const [, first = "", last = ""] = spec;
   if (first === "") {

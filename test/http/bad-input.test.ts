@@ -58,3 +58,32 @@ describe("a port that is not one", () => {
     expect(server.ha[1]).toBeGreaterThan(0);
   });
 });
+
+describe("requests users reported", () => {
+  const echo: http.FetchApp = async (request) => new Response(`${request.headers.get("transfer-encoding")} ${(await request.text()).length}`);
+
+  it("answers 400 and closes when Transfer-Encoding is chunked and a no-break space (0xA0)", async () => {
+    const { port, step } = serveApp(echo, { onError: () => {} });
+    const raw = Buffer.concat([
+      Buffer.from("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"),
+      Buffer.from([0xa0]),
+      Buffer.from("\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+    ]);
+    const reply = await drive(step, rawRequest(port, raw, { until: responses(1) }));
+    expect(reply.bytes.toString("latin1")).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(reply.bytes.toString("latin1")).toMatch(/\r\nConnection: close\r\n/);
+    expect(reply.bytes.toString("latin1")).toMatch(/Transfer-Encoding is not a list of transfer codings/);
+  });
+
+  it("answers a plain request with 201 short header fields (~3 KB), and one with 2,000", async () => {
+    const { port, step } = serveApp(echo, { onError: () => {} });
+    for (const count of [201, 2000]) {
+      const fields = Array.from({ length: count - 1 }, (_, i) => `X-Field-${i}: value\r\n`).join("");
+      const reply = await drive(step, rawRequest(port, `GET / HTTP/1.1\r\nHost: x\r\n${fields}\r\n`, { until: responses(1) }));
+      expect(reply.bytes.toString("latin1"), `${count} fields`).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    }
+    const over = Array.from({ length: 2000 }, (_, i) => `X-${i}: v\r\n`).join("");
+    const reply = await drive(step, rawRequest(port, `GET / HTTP/1.1\r\nHost: x\r\n${over}\r\n`, { until: responses(1) }));
+    expect(reply.bytes.toString("latin1")).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+  });
+});
