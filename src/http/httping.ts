@@ -108,17 +108,17 @@ const CALL_FORM = 'new HTTPError({ status: 418, title: "..." })';
  * Whatever goes on the wire is checked here, once: the status is an integer from 100 to 599,
  * the reason and headers cannot break the head. A bad one throws (TypeError for the wrong
  * shape, RangeError for a status out of range), so an app that throws such an error gets a
- * 500 and its mistake reported to `onError`, never `HTTP/1.1 1000 Unknown`. The checked fields
- * cannot be reassigned afterwards, and only an object this constructor built is an instance.
+ * 500 and its mistake reported to `onError`, never `HTTP/1.1 1000 Unknown`. The fields are
+ * getters (assigning one throws a TypeError), the headers are frozen, and only an object this
+ * constructor built is an instance.
  */
 export class HTTPError extends Error {
-  readonly status: number;
-  readonly reason: string;
-  readonly title: string;
-  readonly detail: string;
-  readonly fault: number | null;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly #checked = true;
+  readonly #status: number;
+  readonly #reason: string;
+  readonly #title: string;
+  readonly #detail: string;
+  readonly #fault: number | null;
+  readonly #headers: Readonly<Record<string, string>>;
 
   constructor(options: HTTPErrorOptions) {
     if (typeof options !== "object" || options === null || Array.isArray(options) || arguments.length > 1) {
@@ -135,20 +135,44 @@ export class HTTPError extends Error {
     const [titled, detailed] = [String(title), String(detail)];
     super(`${code} ${phrase}${titled ? `: ${titled}` : ""}${detailed ? ` (${detailed})` : ""}`);
     this.name = "HTTPError";
-    this.status = code;
-    this.reason = phrase;
-    this.title = titled;
-    this.detail = detailed;
-    this.fault = fault === null || fault === undefined ? null : Math.trunc(fault);
-    this.headers = fields;
-    for (const key of ["status", "reason", "title", "detail", "fault", "headers"]) {
-      Object.defineProperty(this, key, { writable: false, configurable: false });
-    }
+    this.#status = code;
+    this.#reason = phrase;
+    this.#title = titled;
+    this.#detail = detailed;
+    this.#fault = fault === null || fault === undefined ? null : Math.trunc(fault);
+    this.#headers = fields;
+  }
+
+  /** An integer from 100 to 599. */
+  get status(): number {
+    return this.#status;
+  }
+
+  /** The status line's reason-phrase. */
+  get reason(): string {
+    return this.#reason;
+  }
+
+  get title(): string {
+    return this.#title;
+  }
+
+  get detail(): string {
+    return this.#detail;
+  }
+
+  get fault(): number | null {
+    return this.#fault;
+  }
+
+  /** Extra response fields (frozen). */
+  get headers(): Readonly<Record<string, string>> {
+    return this.#headers;
   }
 
   /** True only for objects this constructor built (a subclass's too), not for look-alikes. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === "object" && value !== null && #checked in value
+    return typeof value === "object" && value !== null && #status in value
       && Function.prototype[Symbol.hasInstance].call(this, value);
   }
 
