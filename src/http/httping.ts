@@ -212,9 +212,11 @@ function checkedReason(reason: unknown): string {
   return text;
 }
 
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Extra fields: token names; values of field-vchar, SP and HTAB (RFC 9110 §5.5), no CR, LF or NUL. */
 function checkedHeaders(headers: unknown): Readonly<Record<string, string>> {
-  if (headers === undefined || headers === null) return Object.freeze({});
+  if (headers === undefined || headers === null) return NO_HEADERS;
   if (typeof headers !== "object") throw new TypeError(`HTTPError headers must be an object of name: value, not ${String(headers)}`);
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(headers)) {
