@@ -12,6 +12,7 @@ export type StewardEvent =
   | { type: "response.ended" } // the response ended and the connection persists
   | { type: "response.last" } // the response ended and the connection must close
   | { type: "peer.ended" } // the peer's FIN: no further request can come
+  | { type: "drain" } // the server is draining: no further request is taken
   | { type: "drained" } // everything queued has been handed to the socket: half-close, linger
   | { type: "lingered" } // the peer did not close within the linger time
   | { type: "tymeout" } // idle for longer than the connection's tymeout
@@ -30,7 +31,7 @@ export const stewardMachine = setup({
   states: {
     waiting: {
       tags: ["waited"],
-      on: { "request.parsed": "responding", "request.failed": "responding", "peer.ended": "closing" },
+      on: { "request.parsed": "responding", "request.failed": "responding", "peer.ended": "closing", drain: "closing" },
     },
     responding: {
       tags: ["busy"],

@@ -26,6 +26,7 @@ export type {
   DoDoerDoOptions,
 } from "./base/doing.ts";
 export { ServicingDoer } from "./base/servicing.ts";
+export { wake } from "./base/waking.ts";
 export type { Servicing } from "./base/servicing.ts";
 export * as tcp from "./tcp/index.ts";
 export * as http from "./http/index.ts";

@@ -116,6 +116,17 @@ describe("example servers", () => {
     });
   });
 
+  it("cluster serves from worker processes and stops them all on SIGINT to the primary", async () => {
+    const { child, output, exited } = start("cluster", { PORT: "0", HOST: "127.0.0.1", WORKERS: "2" });
+    const base = await listening(output, exited);
+    const answer = (await (await fetch(`${base}x`)).json()) as { worker: number; path: string };
+    expect(answer.path).toBe("/x");
+    expect(answer.worker).not.toBe(child.pid); // a worker answered, not the primary
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(output()).toMatch(/cluster stopped after 0 restart\(s\)/);
+  });
+
   it("hono runs a Hono app unchanged", async () => {
     await serve("hono", async (base) => {
       expect(await (await fetch(`${base}users/7?q=x`)).json()).toEqual({ id: "7", q: "x" });

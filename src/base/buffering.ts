@@ -11,6 +11,8 @@ export class ByteBuffer {
   #buf: Buffer;
   #head = 0; // index of the first unread byte
   #tail = 0; // index one past the last byte
+  #lowWater = -1; // watch(): tell #low once length falls to this
+  #low: (() => void) | null = null;
 
   constructor(capacity = 4096) {
     this.#buf = Buffer.alloc(Math.max(16, capacity));
@@ -65,6 +67,23 @@ export class ByteBuffer {
   shift(n = this.length): void {
     this.#head += Math.min(Math.max(0, n), this.length);
     if (this.#head === this.#tail) this.#head = this.#tail = 0;
+    if (this.#low !== null && this.#tail - this.#head <= this.#lowWater) this.#fall();
+  }
+
+  /**
+   * Calls `low` once, the first time a consumer brings the length down to `level` or below (a
+   * reader held back by this buffer's fill can then go on); null stops watching.
+   */
+  watch(level: number, low: (() => void) | null): void {
+    this.#lowWater = level;
+    this.#low = low;
+  }
+
+  #fall(): void {
+    const low = this.#low;
+    this.#low = null;
+    this.#lowWater = -1;
+    low?.();
   }
 
   /** Removes and returns up to `n` bytes from the front as a fresh copy. */
@@ -78,6 +97,7 @@ export class ByteBuffer {
   /** Drops everything. */
   clear(): void {
     this.#head = this.#tail = 0;
+    if (this.#low !== null) this.#fall();
   }
 
   /** Offset from the front of the first `byte` at or after `from`, or -1. */

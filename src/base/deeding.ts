@@ -37,6 +37,19 @@ export interface DoerLike {
   temp?: boolean;
   opts?: object;
   do(tymth: Tymth, options: DoOptions & DoOpts): Dog;
+  /**
+   * Optional: the earliest tyme at which this doer has work of its own, asked by a real-time
+   * Doist that wants to sleep while this doer's dog yields 0. Infinity: nothing until an I/O
+   * wake (see `wake()`); at or before the present tyme: work now. `pace` is the tyme a doer
+   * without this method is next run at (the next tock). Simulated runs never ask.
+   */
+  due?(pace: number): number;
+  /**
+   * Optional: asked once per tick while a real-time Doist stops gracefully (a first SIGTERM or
+   * SIGINT): finish what was started, take nothing new, and return true once nothing is left.
+   * The Doist exits every doer when all say so, or when its grace runs out.
+   */
+  drain?(): boolean;
 }
 
 /** One running doer: its dog, the tyme it runs next, and the doer whose done it reports. */
@@ -190,6 +203,28 @@ export function recurDeeds(deeds: DeedQueue, tyme: number, tock: number): void {
     for (; deeds.pending > 0; deeds.pending -= 1) deeds.push(deeds.shift() as Deed);
     throw error;
   }
+}
+
+/**
+ * The earliest tyme at which any deed needs a pass, for a scheduler that may sleep: a deed
+ * waiting for its retyme is due then; one that runs on every pass (it yielded 0) is due when
+ * its doer says (`due(pace)`), or at `pace` when the doer cannot tell. Infinity when nothing is
+ * due until a wake.
+ */
+export function dueOf(deeds: DeedQueue, tyme: number, pace: number): number {
+  let due = Infinity;
+  for (const deed of deeds) {
+    const next = deed.retyme > tyme ? deed.retyme : deed.doer.due === undefined ? pace : deed.doer.due(pace);
+    if (next < due) due = next;
+  }
+  return due;
+}
+
+/** One drain step of every deed's doer that can drain (see DoerLike.drain); true when all are done. */
+export function drainDeeds(deeds: DeedQueue): boolean {
+  let drained = true;
+  for (const deed of deeds) if (deed.doer.drain !== undefined && !deed.doer.drain()) drained = false;
+  return drained;
 }
 
 /**

@@ -6,6 +6,8 @@
 import type { Tymth } from "./tyming.ts";
 import {
   DeedQueue,
+  drainDeeds,
+  dueOf,
   enterDeeds,
   exitDeeds,
   extendDeeds,
@@ -75,6 +77,16 @@ export class DoDoer extends Doer {
   override recur(tyme: number, deeds: DeedQueue = this.deeds): boolean {
     recurDeeds(deeds, tyme, this.tock);
     return deeds.length === 0;
+  }
+
+  /** The earliest tyme any of its deeds needs a pass (see DoerLike.due); Infinity when none. */
+  due(pace: number): number {
+    return dueOf(this.deeds, this.tyme ?? 0, pace);
+  }
+
+  /** A graceful stop of its doers (see DoerLike.drain); true once all of them are done. */
+  drain(): boolean {
+    return drainDeeds(this.deeds);
   }
 
   /** Force-closes the deeds left (default `.deeds`), newest first. */

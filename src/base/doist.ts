@@ -5,8 +5,12 @@
 
 import { setImmediate as immediate } from "node:timers";
 import { Tymer, Tymist, type TymistOptions } from "./tyming.ts";
+import { sleep, unsleep, wake, wakeCount } from "./waking.ts";
+import { tyme } from "./options.ts";
 import {
   DeedQueue,
+  drainDeeds,
+  dueOf,
   enterDeeds,
   exitDeeds,
   extendDeeds,
@@ -24,25 +28,40 @@ export interface DoistOptions extends TymistOptions {
   doers?: Iterable<DoerLike>;
   /** True asks every doer to use temporary resources. */
   temp?: boolean;
+  /** Real time: signals that stop a run cleanly (default SIGINT and SIGTERM; [] for none). */
+  signals?: readonly NodeJS.Signals[];
+  /**
+   * Real time: seconds a stop signal leaves doers that can drain (servers) to finish what they
+   * started before every doer is exited; a second signal ends it at once. 0: exit at once.
+   */
+  grace?: number;
 }
 
 /** Options of one `Doist.do()` run; each overrides the Doist's own for this run. */
 export interface DoistDoOptions {
   /** Replaces `.doers` (and resets `.deeds`). */
-  doers?: Iterable<DoerLike>;
+  doers?: Iterable<DoerLike> | undefined;
   /** Stored as the Doist's limit (absolute value). */
-  limit?: number;
+  limit?: number | undefined;
   /** Starting tyme. */
-  tyme?: number;
+  tyme?: number | undefined;
   /** Temp for the doers of this run. */
-  temp?: boolean;
+  temp?: boolean | undefined;
 }
 
 const NONE = Symbol("none");
+/** Longest a timer can wait (Node clamps longer delays to 1 ms). */
+const MaxDelay = 2 ** 31 - 1;
 
 /**
  * Runs doers in tyme: enter, one recur pass per tick, exit. `do()` always exits what is
- * left, also on an error (rethrown) and on SIGINT in real time (then it resolves).
+ * left, also on an error (rethrown) and, in real time, on a stop signal (then it resolves).
+ *
+ * Simulated (`real: false`): ticks run back to back, one tock of tyme apart, letting the event
+ * loop turn between them. Real time (`real: true`): a tick runs when something is due, never
+ * before: a deed's retyme, the pace of a doer that yields 0 (one tock), or an I/O `wake()`. In
+ * between the Doist sleeps on a timer, so an idle server costs nothing. Tyme follows the wall
+ * clock on the tock grid: it never goes backwards and never runs ahead of the wall clock.
  *
  * @example
  * const doist = new Doist({ tock: 1 / 32, limit: 1 });
@@ -51,6 +70,8 @@ const NONE = Symbol("none");
 export class Doist extends Tymist {
   /** Real time: waits shorter than this many milliseconds are spent in event-loop turns. */
   static Spin = 0.25;
+  /** Real time: the signals that stop a run cleanly unless `signals` says otherwise. */
+  static Signals: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 
   name: string;
   real: boolean;
@@ -60,24 +81,44 @@ export class Doist extends Tymist {
   doers: DoerLike[];
   deeds: DeedQueue = new DeedQueue();
   temp: boolean;
+  /** Signals that stop a real-time run (every doer's exit runs, then `do()` resolves). */
+  signals: readonly NodeJS.Signals[];
+  /** Seconds a stop signal gives draining doers before they are exited (see DoerLike.drain). */
+  grace: number;
+  /** Default grace: 10 s, inside the 30 s most process managers wait before they kill. */
+  static Grace = 10;
+  /** Passes run by the current or last `do()`. */
+  ticks = 0;
   #runTemp: boolean | null = null;
   #wake: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #interrupted = false;
+  #draining = -1; // performance.now() by which a graceful stop must end; -1 while not stopping
   #running = false;
   // made once so a tick's wait allocates only its promise and timer
   readonly #settle = (resolve: () => void): void => {
     this.#wake = resolve;
   };
   readonly #awake = (): void => {
+    if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const wake = this.#wake;
     this.#wake = null;
     if (wake !== null) wake();
   };
-  readonly #onSigint = (): void => {
-    this.#interrupted = true;
+  // an I/O wake while asleep: tick once the callbacks of this event-loop turn are in
+  readonly #onWake = (): void => {
     if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    immediate(this.#awake);
+  };
+  readonly #onSignal = (): void => {
+    if (this.#draining < 0 && this.grace > 0 && [...this.deeds].some((deed) => deed.doer.drain !== undefined)) {
+      this.#draining = performance.now() + this.grace * 1000; // a graceful stop first
+    } else {
+      this.#interrupted = true; // no one to drain, or a second signal: stop now
+    }
+    unsleep(this.#onWake);
     this.#awake();
   };
 
@@ -87,6 +128,8 @@ export class Doist extends Tymist {
     limit = null,
     doers = [],
     temp = false,
+    signals = Doist.Signals,
+    grace = Doist.Grace,
     ...tyming
   }: DoistOptions = {}) {
     super(tyming);
@@ -95,6 +138,13 @@ export class Doist extends Tymist {
     this.limit = limit === null ? null : Math.abs(limit);
     this.doers = [...doers];
     this.temp = temp;
+    this.signals = [...signals];
+    this.grace = tyme("grace", grace);
+  }
+
+  /** Makes a sleeping real-time run tick at once (any Doist's: see `wake()` in waking.ts). */
+  wake(): void {
+    wake();
   }
 
   /**
@@ -123,11 +173,13 @@ export class Doist extends Tymist {
   /** Enters the doers not already in `.doers` now and adds them to `.doers` and `.deeds`. */
   extend(doers: Iterable<DoerLike>): void {
     extendDeeds(doers, this.doers, this.deeds, this.tymen(), this.#temp());
+    wake(); // a sleeping real-time run takes them at once
   }
 
   /** Removes doers from `.doers` and force-closes their deeds; others keep their order. */
   remove(doers: Iterable<DoerLike>): void {
     removeDeeds(doers, this.doers, this.deeds);
+    wake(); // a sleeping real-time run may have nothing left: it ends at once
   }
 
   /**
@@ -154,29 +206,21 @@ export class Doist extends Tymist {
     if (tyme !== undefined) this.tyme = tyme;
     this.#runTemp = temp ?? null;
     this.#interrupted = false;
+    this.#draining = -1;
+    this.ticks = 0;
     const real = this.real;
-    if (real) process.on("SIGINT", this.#onSigint);
+    const signals = real ? this.signals : [];
+    for (const signal of signals) process.on(signal, this.#onSignal);
     let failure: unknown = NONE;
     try {
       this.enter();
-      const tymer = new Tymer({ tymth: this.tymen(), duration: this.limit ?? 0 });
-      const start = performance.now();
-      const tockMs = this.tock * 1000;
-      for (let ticks = 1; ; ticks++) {
-        this.recur();
-        if (real) await this.#until(start + ticks * tockMs);
-        else await this.#turn();
-        if (this.#interrupted) break;
-        if (this.deeds.length === 0) {
-          this.done = true;
-          break;
-        }
-        if (this.limit && tymer.expired) break;
-      }
+      if (real) await this.#runReal();
+      else await this.#runSimulated();
     } catch (error) {
       failure = error;
     }
-    if (real) process.off("SIGINT", this.#onSigint);
+    for (const signal of signals) process.off(signal, this.#onSignal);
+    unsleep(this.#onWake);
     this.#runTemp = null;
     try {
       this.exit();
@@ -184,6 +228,66 @@ export class Doist extends Tymist {
       if (failure === NONE) failure = error;
     }
     if (failure !== NONE) throw failure;
+  }
+
+  /** Ticks back to back, one tock apart, turning the event loop in between. */
+  async #runSimulated(): Promise<void> {
+    const tymer = new Tymer({ tymth: this.tymen(), duration: this.limit ?? 0 });
+    for (;;) {
+      this.recur();
+      this.ticks += 1;
+      await this.#turn();
+      if (this.deeds.length === 0) {
+        this.done = true;
+        break;
+      }
+      if (this.limit && tymer.expired) break;
+    }
+  }
+
+  /**
+   * Ticks when something is due, sleeping in between. Each pass runs at the latest tyme on the
+   * tock grid not ahead of the wall clock, but not past the earliest due tyme (so late ticks
+   * catch up one retyme at a time, without drift). A deed that yields 0 runs on every tick.
+   */
+  async #runReal(): Promise<void> {
+    const tock = this.tock;
+    const base = this.tyme;
+    const started = performance.now();
+    const stop = this.limit ? base + (tock > 0 ? Math.ceil(this.limit / tock) * tock : this.limit) : Infinity;
+    // the tyme on the tock grid the wall clock has reached
+    const wall = (): number => {
+      const elapsed = (performance.now() - started) / 1000;
+      return base + (tock > 0 ? Math.floor(elapsed / tock) * tock : elapsed);
+    };
+    const wallMs = (at: number): number => started + (at - base) * 1000;
+    for (;;) {
+      const tyme = this.tyme;
+      const wakes = wakeCount();
+      recurDeeds(this.deeds, tyme, 0);
+      this.ticks += 1;
+      if (this.#interrupted) break;
+      if (this.#draining >= 0 && (drainDeeds(this.deeds) || performance.now() >= this.#draining)) break;
+      if (this.deeds.length === 0) {
+        this.done = true;
+        await this.#until(wallMs(tyme + tock));
+        this.tyme = tyme + tock;
+        return;
+      }
+      let due = Math.min(dueOf(this.deeds, tyme, tyme + tock), stop);
+      if (this.#draining >= 0) due = Math.min(due, base + (this.#draining - started) / 1000); // the grace's end
+      if (wakeCount() === wakes) await this.#until(wallMs(due), wakes);
+      else await this.#turn();
+      if (this.#interrupted) break;
+      const next = Math.max(tyme, Math.min(wall(), due));
+      if (next >= stop) {
+        await this.#until(wallMs(stop));
+        this.tyme = stop;
+        return;
+      }
+      this.tyme = next;
+    }
+    this.tyme = Math.max(this.tyme, wall()); // stopped by a signal
   }
 
   #temp(): boolean {
@@ -198,20 +302,23 @@ export class Doist extends Tymist {
   }
 
   /**
-   * Waits until `performance.now()` reaches `due` (one turn at least; none lost if late).
-   * Timers cannot wait less than a millisecond, so the last quarter millisecond is spent in
-   * event-loop turns: sub-millisecond tocks keep their pace (and keep a core busy).
+   * Waits until `performance.now()` reaches `due` (one turn at least), or, when `wakes` is
+   * given, until a `wake()` after that count. Timers cannot wait less than a millisecond, so
+   * the last quarter millisecond is spent in event-loop turns: sub-millisecond tocks keep their
+   * pace (and keep a core busy).
    */
-  async #until(due: number): Promise<void> {
+  async #until(due: number, wakes?: number): Promise<void> {
     let remaining = due - performance.now();
     if (remaining <= 0) return this.#turn();
-    while (remaining > 0 && !this.#interrupted) {
+    while (remaining > 0 && !this.#interrupted && (wakes === undefined || wakeCount() === wakes)) {
       if (remaining < Doist.Spin) {
         await this.#turn();
       } else {
         const waited = new Promise<void>(this.#settle);
-        this.#timer = setTimeout(this.#awake, Math.ceil(remaining));
+        this.#timer = setTimeout(this.#awake, Math.min(Math.ceil(remaining), MaxDelay));
+        if (wakes !== undefined) sleep(this.#onWake);
         await waited;
+        unsleep(this.#onWake);
       }
       remaining = due - performance.now();
     }

@@ -19,6 +19,22 @@ interface NodeLike {
   after: ReadonlyArray<unknown>;
 }
 
+/**
+ * What MachineTable takes: any xstate v5 machine (`AnyStateMachine`). Spelled out here rather
+ * than imported so this package's declarations never load xstate's, which do not typecheck
+ * under `exactOptionalPropertyTypes` with `skipLibCheck: false`.
+ */
+export interface TabulableMachine {
+  readonly id: string;
+  readonly root: object;
+  resolveState(config: never): unknown;
+  transition(snapshot: never, event: never, actorScope: never): unknown;
+  getInitialSnapshot(actorScope: never, input?: never): unknown;
+}
+
+/** A state as xstate gives it ("a" or { a: "b" }), as `StateValue` is shaped. */
+export type MachineStateValue = string | { readonly [key: string]: MachineStateValue | undefined };
+
 /** The derived table: states are leaf paths ("body" or "body.chunked"), `next[s * E + e]`. */
 export class MachineTable<TEvent extends string = string> {
   readonly id: string;
@@ -32,7 +48,8 @@ export class MachineTable<TEvent extends string = string> {
   readonly #eventIndex: Map<string, number>;
   readonly #stateIndex: Map<string, number>;
 
-  constructor(machine: AnyStateMachine, input?: unknown) {
+  constructor(tabulable: TabulableMachine, input?: unknown) {
+    const machine = tabulable as unknown as AnyStateMachine;
     this.id = machine.id;
     const leaves: string[][] = [];
     collectLeaves(machine.root as unknown as NodeLike, [], leaves, machine.id);
@@ -72,7 +89,7 @@ export class MachineTable<TEvent extends string = string> {
   }
 
   /** Index of a state given as xstate's value or as a dotted leaf path. */
-  indexOf(value: StateValue | string): number {
+  indexOf(value: MachineStateValue): number {
     const key = typeof value === "string" ? value : fromValue(value);
     const index = this.#stateIndex.get(key);
     if (index === undefined) throw new Error(`machine ${this.id} has no leaf state ${key}`);
@@ -188,7 +205,7 @@ function toValue(path: string[]): StateValue {
   return value;
 }
 
-function fromValue(value: StateValue): string {
+function fromValue(value: MachineStateValue): string {
   if (typeof value === "string") return value;
   const [key, child] = Object.entries(value)[0] ?? [];
   if (key === undefined || child === undefined) throw new Error("empty state value");

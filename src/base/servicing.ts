@@ -12,6 +12,13 @@ export interface Servicing {
   reopen(): boolean;
   service(): void;
   close(): void;
+  /**
+   * Optional: the earliest tyme it has work of its own (Infinity: none until an I/O wake);
+   * without it a real-time Doist services it every `pace`. See DoerLike.due.
+   */
+  due?(pace: number): number;
+  /** Optional: one step of a graceful stop (see DoerLike.drain); true once nothing is left. */
+  drain?(): boolean;
 }
 
 /**
@@ -46,6 +53,18 @@ export class ServicingDoer<S extends Servicing> extends Doer {
   override recur(_tyme: number): boolean {
     this.servicing.service();
     return false;
+  }
+
+  /** When the servicing has work next, so a real-time Doist may sleep until then. */
+  due(pace: number): number {
+    const servicing = this.servicing;
+    return servicing.due === undefined ? pace : servicing.due(pace);
+  }
+
+  /** A graceful stop: asks the servicing to finish what it has started (true when it has none). */
+  drain(): boolean {
+    const servicing = this.servicing;
+    return servicing.drain === undefined ? true : servicing.drain();
   }
 
   override exit(): void {

@@ -48,7 +48,7 @@ export class Tymist {
 }
 
 export interface TymeeOptions {
-  tymth?: Tymth | null;
+  tymth?: Tymth | null | undefined;
 }
 
 /** Something that reads tyme through an injected tymth; tyme is null until wound. */
@@ -129,7 +129,7 @@ export class Tymer extends Tymee {
    * Starts a period of `duration` (default: the current duration) at `start`
    * (default: now) and returns the start tyme. Past and future starts are allowed.
    */
-  start({ duration, start }: { duration?: number; start?: number } = {}): number {
+  start({ duration, start }: { duration?: number | undefined; start?: number | undefined } = {}): number {
     const period = duration === undefined ? this.duration : duration;
     this.#start = start === undefined ? this.#now() : start;
     this.#stop = this.#start + period;

@@ -28,7 +28,7 @@ export interface ServerSentEvent {
 
 export interface EventSourceOptions {
   /** Where dispatched events go (shared with a Client's `events`); a fresh array when omitted. */
-  events?: ServerSentEvent[];
+  events?: ServerSentEvent[] | undefined;
   /** Parse each event's data as JSON into `json`. */
   dictable?: boolean;
   /** Longest line in bytes; a longer one fails the stream. */

@@ -3,7 +3,6 @@
  * and the pure rules it applies to them (the errored response for a request that never got
  * one, and where a redirect leads).
  */
-import type tls from "node:tls";
 import type { Tymth } from "../base/tyming.ts";
 import type { Address, Client as TcpClient, ClientTlsOptions, MemoryNetwork, WireLog } from "../tcp/index.ts";
 import type { ServerSentEvent } from "./eventing.ts";

@@ -51,7 +51,7 @@ export interface RequestantOptions {
   msg?: ByteBuffer;
   /** Parse every body as JSON in `dictify()`, not only application/json ones. */
   dictable?: boolean;
-  limits?: Partial<RequestLimits>;
+  limits?: Partial<RequestLimits> | undefined;
 }
 
 /** The requestant machine as a table, built once at load. */
@@ -94,7 +94,7 @@ export class Requestant {
   dictable: boolean;
   readonly limits: Readonly<Required<RequestLimits>>;
   /** The request's phase: `requestantMachine` stepped by table. */
-  readonly stepper: Stepper<RequestantEventType>;
+  readonly stepper: Stepper<(typeof requestantTable.events)[number]>; // not the machines/ alias: keeps xstate out of the .d.ts
 
   method = "";
   /** The request-target exactly as received. */

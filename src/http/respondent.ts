@@ -48,7 +48,7 @@ export interface RespondentOptions {
   dictable?: boolean;
   /** Where server-sent events go (shared with a Client's `events`). */
   events?: ServerSentEvent[];
-  limits?: Partial<ResponseLimits>;
+  limits?: Partial<ResponseLimits> | undefined;
 }
 
 const Phase = { Line: 0, Headers: 1, Length: 2, Size: 3, Data: 4, Trailers: 5, Close: 6, Ended: 7 } as const;

@@ -32,7 +32,9 @@ export interface ResponderOptions {
   /** Value of the `Server` header added when the app gives none. */
   name?: string;
   /** Send-buffer size in bytes above which no more body is pulled from the app. */
-  highWater?: number;
+  highWater?: number | undefined;
+  /** Called when the app's result or a body piece arrives (between ticks): service me. */
+  notify?: (() => void) | null;
 }
 
 /** What the request asked of the response's framing. */
@@ -80,10 +82,26 @@ export class Responder {
   #wholeText: string | null = null; // a body given whole as a string, not yet written
   #generation = 0; // ignores reads that settle after a reset
 
-  constructor({ txbs, name = "hio-ts", highWater = 65536 }: ResponderOptions) {
+  readonly #notify: (() => void) | null;
+
+  constructor({ txbs, name = "hio-ts", highWater = 65536, notify = null }: ResponderOptions) {
     this.txbs = txbs;
     this.name = name;
     this.highWater = highWater;
+    this.#notify = notify;
+  }
+
+  /**
+   * True when its next service would make progress without waiting for the app or its body:
+   * a result to take, or body pieces (or the body's end) to pour while the send buffer has room.
+   */
+  get ready(): boolean {
+    const state = this.stepper.state;
+    if (state === PENDING) return this.#settled !== null;
+    if (state !== HEADING && state !== STREAMING) return false;
+    if (this.#streamError !== null) return true;
+    if (state === HEADING) return this.#done || this.#chunks.length > 0;
+    return (this.#done || this.#chunks.length > 0) && this.txbs.length < this.highWater;
   }
 
   get busy(): boolean {
@@ -138,6 +156,7 @@ export class Responder {
   #arrive(generation: number, settled: Settled): void {
     if (generation === this.#generation && this.#settled === null && this.stepper.state === PENDING) {
       this.#settled = settled;
+      this.#notify?.();
     } else if ("response" in settled) {
       cancelBody(settled.response);
     }
@@ -385,6 +404,7 @@ export class Responder {
       (result) => {
         if (generation !== this.#generation) return;
         this.#reading = false;
+        this.#notify?.();
         if (result.done) {
           this.#done = true;
           this.#reader = null;
@@ -404,6 +424,7 @@ export class Responder {
         if (generation !== this.#generation) return;
         this.#reading = false;
         this.#streamError = error ?? new Error("response body stream failed");
+        this.#notify?.();
       },
     );
   }

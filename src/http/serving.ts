@@ -11,7 +11,8 @@ import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
 import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { AppSteward, Steward } from "./stewarding.ts";
-import type { FetchApp, StewardOptions } from "./stewarding.ts";
+import { deadlinesOf } from "./stewarding.ts";
+import type { Deadlines, FetchApp, StewardOptions } from "./stewarding.ts";
 
 export interface BareServerOptions {
   host?: string;
@@ -19,8 +20,10 @@ export interface BareServerOptions {
   /** Host and port as one pair; wins over host and port. */
   ha?: readonly [string, number];
   tymth?: Tymth | null;
-  /** Idle tyme after which a connection is closed; 0 never closes. */
+  /** Idle tyme after which a kept-alive connection is closed; 0 never closes (deadlines.idle). */
   tymeout?: number;
+  /** Deadlines in tyme for each part of a connection's life (see Deadlines); 0 turns one off. */
+  deadlines?: Partial<Deadlines>;
   /** Most bytes one receive takes from a connection per tick. */
   bufsize?: number;
   scheme?: string;
@@ -55,6 +58,8 @@ export class BareServer implements Disposable {
   readonly limits: Partial<RequestLimits> | undefined;
   readonly dictable: boolean;
   readonly onError: ((error: unknown, steward: Steward) => void) | undefined;
+  /** The deadlines every connection keeps (checked once, here). */
+  readonly deadlines: Readonly<Deadlines>;
   /** One Steward per open connection, keyed as the servant's ixes. */
   readonly stewards = new Map<string, Steward>();
   readonly #makeSteward: (options: StewardOptions) => Steward;
@@ -64,7 +69,8 @@ export class BareServer implements Disposable {
     port = 0,
     ha,
     tymth = null,
-    tymeout = 5.0,
+    tymeout,
+    deadlines,
     bufsize,
     scheme,
     keypath,
@@ -80,7 +86,8 @@ export class BareServer implements Disposable {
   }: BareServerOptions = {}) {
     checkPort("http server port", ha ? ha[1] : port);
     const tls = keypath !== undefined && certpath !== undefined;
-    const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout, bufsize, network };
+    this.deadlines = deadlinesOf(deadlines, tymeout);
+    const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network };
     this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath, certify: certify ?? (cafilepath ? "required" : "none") }) : new TcpServer(options);
     this.scheme = scheme ?? (tls ? "https" : "http");
     this.name = name;
@@ -131,13 +138,55 @@ export class BareServer implements Disposable {
     return new Steward(options);
   }
 
-  /** One tick: accept, receive, answer each connection, send, and drop finished connections. */
+  /**
+   * One tick: accept, receive, answer each connection, send, and drop finished connections. Only
+   * the connections with something to do are touched (bytes arrived, their socket drained, their
+   * app answered, a deadline came); on a polled server (a MemoryNetwork's) every one, in order.
+   */
   service(): void {
+    if (this.servant.polled) {
+      this.serviceConnects();
+      this.servant.serviceReceivesAllIx();
+      this.serviceStewards();
+      this.servant.serviceSendsAllIx();
+      this.serviceClosed();
+      return;
+    }
+    const servant = this.servant;
     this.serviceConnects();
-    this.servant.serviceReceivesAllIx();
-    this.serviceStewards();
-    this.servant.serviceSendsAllIx();
-    this.serviceClosed();
+    const work = servant.takeWork();
+    for (const remoter of work) remoter.serviceReceives();
+    for (const remoter of work) this.stewards.get(remoter.key)?.service();
+    for (const remoter of work) {
+      remoter.serviceSends();
+      const key = remoter.key;
+      const steward = this.stewards.get(key);
+      if (steward === undefined || steward.remoter !== remoter) continue;
+      if (steward.closed) {
+        this.stewards.delete(key);
+        if (servant.ixes.get(key) === remoter) servant.removeIx(key);
+      } else if (steward.more) {
+        servant.agenda.mark(remoter);
+      } else {
+        servant.reschedule(remoter, steward.deadline);
+      }
+    }
+  }
+
+  /**
+   * One step of a graceful stop, called once per tick until it returns true: stops accepting,
+   * closes connections waiting for a request, and lets each request under way be answered (with
+   * `Connection: close`) before its connection closes. True once no connection is left.
+   */
+  drain(): boolean {
+    this.servant.unlisten();
+    for (const steward of this.stewards.values()) steward.drain();
+    return this.stewards.size === 0;
+  }
+
+  /** When this server has work next (see tcp.Server.due): now, a deadline, or an I/O wake. */
+  due(pace: number): number {
+    return this.servant.due(pace);
   }
 
   /** Accepts new connections and gives each its Steward. */
@@ -178,6 +227,7 @@ export class BareServer implements Disposable {
       limits: this.limits,
       dictable: this.dictable,
       onError: this.onError,
+      deadlines: this.deadlines,
     });
   }
 }

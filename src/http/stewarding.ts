@@ -11,9 +11,11 @@ import type { Remoter } from "../tcp/index.ts";
 import { Requestant } from "./parsing.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { Responder } from "./responding.ts";
+import type { Exchange } from "./responding.ts";
 import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
 import { incomingRequest, plainHref } from "./incoming.ts";
+import { shown, tyme } from "../base/options.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
 const PARSED = stewardTable.eventIndex("request.parsed");
@@ -23,6 +25,7 @@ const ENDED = stewardTable.eventIndex("response.ended");
 const LAST = stewardTable.eventIndex("response.last");
 const DRAINED = stewardTable.eventIndex("drained");
 const PEER_ENDED = stewardTable.eventIndex("peer.ended");
+const DRAIN = stewardTable.eventIndex("drain");
 const LINGERED = stewardTable.eventIndex("lingered");
 const TYMEOUT = stewardTable.eventIndex("tymeout");
 const CUTOFF = stewardTable.eventIndex("cutoff");
@@ -33,6 +36,7 @@ const CLOSING = stewardTable.indexOf("closing");
 const LINGERING = stewardTable.indexOf("lingering");
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+const TIMEOUT = new HTTPError({ status: 408, title: "Request Timeout", detail: "the request did not arrive in time" });
 
 /** What a request's handler is told besides the request: hio's WSGI environ, the fetch way. */
 export interface HttpEnv {
@@ -57,21 +61,67 @@ export interface StewardOptions {
   scheme?: string;
   /** The server's bound address, for the env and for requests without a usable Host. */
   ha?: readonly [string, number];
-  limits?: Partial<RequestLimits>;
+  limits?: Partial<RequestLimits> | undefined;
   /** Parse JSON bodies into `requestant.data` for every request, not only JSON ones. */
   dictable?: boolean;
   /** Send-buffer bytes above which response bodies are not pulled. */
-  highWater?: number;
+  highWater?: number | undefined;
   /** Told of an app's or a body stream's failure (not of an HTTPError it threw on purpose). */
-  onError?: (error: unknown, steward: Steward) => void;
+  onError?: ((error: unknown, steward: Steward) => void) | undefined;
+  /** Deadlines in tyme (checked already: see `deadlinesOf`); idle is the remoter's tymeout. */
+  deadlines?: Partial<Omit<Deadlines, "idle">> | undefined;
 }
+
+/**
+ * How long, in tyme (seconds), a connection may take over each part of its life. A passed
+ * deadline ends it: `headers` and `request` with a 408 reply and a close, `idle` and `send` with
+ * a close, `linger` with the close our FIN began. 0 turns one off (Infinity too).
+ */
+export interface Deadlines {
+  /** From the first byte of a request until its head is whole (slowloris). Default 60, as node:http. */
+  headers: number;
+  /** From the first byte of a request until it is whole, body included. Default 300, as node:http. */
+  request: number;
+  /** A kept-alive connection waiting for its next request (hio's tymeout). Default 5. */
+  idle: number;
+  /** Output waiting on a peer that takes none of it (a stalled reader). Default 60. */
+  send: number;
+  /** After our FIN, for the peer to close too. Default 2. */
+  linger: number;
+}
+
+/** The defaults of `Deadlines`. */
+export const DeadlineDefaults: Readonly<Deadlines> = Object.freeze({ headers: 60, request: 300, idle: 5, send: 60, linger: 2 });
+
+/**
+ * Deadlines from an options object, each checked once (a number of seconds, at least 0; 0 or
+ * Infinity: none), with `tymeout` (hio's idle tymeout) standing for `idle` when that is not given.
+ */
+export function deadlinesOf(given: Partial<Deadlines> | undefined, tymeout?: number): Deadlines {
+  if (given !== undefined && (typeof given !== "object" || given === null)) {
+    throw new TypeError(`deadlines must be an object such as { headers: 60, idle: 5 }, not ${shown(given)}`);
+  }
+  const out = { ...DeadlineDefaults };
+  if (tymeout !== undefined) out.idle = tyme("tymeout", tymeout, { allowInfinity: true });
+  for (const [name, value] of Object.entries(given ?? {})) {
+    if (!(name in DeadlineDefaults)) {
+      throw new TypeError(`deadlines has no ${JSON.stringify(name)}: use ${Object.keys(DeadlineDefaults).join(", ")}`);
+    }
+    if (value === undefined) continue;
+    out[name as keyof Deadlines] = tyme(`deadlines.${name}`, value, { allowInfinity: true });
+  }
+  return out;
+}
+
+/** A deadline of 0 means none. */
+const ever = (span: number): number => (span > 0 ? span : Infinity);
 
 /** Serves one connection: override `respond()` (the default echoes the request as JSON, as hio). */
 export class Steward {
   /** Most requests one connection may start in one tick. */
   static Rounds = 16;
-  /** Most tyme a closing connection waits for the peer to close after our FIN. */
-  static Linger = 2.0;
+  /** Most tyme a closing connection waits for the peer to close after our FIN (deadlines.linger). */
+  static Linger = DeadlineDefaults.linger;
 
   readonly remoter: Remoter;
   readonly requestant: Requestant;
@@ -84,6 +134,14 @@ export class Steward {
   /** Requests dispatched on this connection so far. */
   exchanges = 0;
   #continued = false;
+  #starved = true; // the last service found no whole request left in rxbs
+  #begun = NaN; // tyme the request being received began to arrive (NaN: none yet)
+  #draining = false; // the server is draining: answer what is under way, take nothing new
+  #exchange: Exchange | null = null; // what the responder was told of the request in hand
+  readonly #headers: number;
+  readonly #request: number;
+  readonly #send: number;
+  readonly #lingerFor: number;
   readonly #lingerer = new Tymer();
   #controller: AbortController | null = null;
   #controllerExchange = 0;
@@ -92,14 +150,19 @@ export class Steward {
 
   readonly #onError: ((error: unknown, steward: Steward) => void) | undefined;
 
-  constructor({ remoter, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError }: StewardOptions) {
+  constructor({ remoter, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError,
+                deadlines = {} }: StewardOptions) {
     this.remoter = remoter;
+    this.#headers = ever(deadlines.headers ?? DeadlineDefaults.headers);
+    this.#request = ever(deadlines.request ?? DeadlineDefaults.request);
+    this.#send = ever(deadlines.send ?? DeadlineDefaults.send);
+    this.#lingerFor = ever(deadlines.linger ?? Steward.Linger);
     this.#onError = onError;
     this.name = name;
     this.scheme = scheme;
     this.ha = ha;
     this.requestant = new Requestant({ msg: remoter.rxbs, dictable, limits });
-    this.responder = new Responder({ txbs: remoter.txbs, name, highWater });
+    this.responder = new Responder({ txbs: remoter.txbs, name, highWater, notify: () => remoter.ready() });
   }
 
   /** True while a request is being answered. */
@@ -110,6 +173,39 @@ export class Steward {
   /** True once the connection is finished with (closed, cut off or timed out). */
   get closed(): boolean {
     return this.stepper.done;
+  }
+
+  /**
+   * True when its next service would make progress at once, with no event to wait for: more
+   * pipelined requests than one tick takes, a response with pieces to pour, or a close whose
+   * bytes have all left. (Arrivals, drains and the app's answers mark the connection themselves.)
+   */
+  get more(): boolean {
+    const state = this.stepper.state;
+    if (state === WAITING) return !this.#starved && this.remoter.rxbs.length > 0;
+    if (state === RESPONDING || state === POURING) return this.responder.ready;
+    if (state === CLOSING) return !this.remoter.txPending;
+    return false;
+  }
+
+  /**
+   * The tyme at which the deadline that applies now passes (Infinity: none): the linger's end
+   * after our FIN; `send` after the last byte a peer took while output waits for it; `headers` or
+   * `request` after a request's first byte; `idle` (the remoter's tymeout) between requests and
+   * while an answer is still to come after the peer's FIN. While the app works on an answer for
+   * a peer that is still there, none applies.
+   */
+  get deadline(): number {
+    const state = this.stepper.state;
+    const remoter = this.remoter;
+    if (state === LINGERING) return this.#lingerer.stop;
+    if (remoter.txPending) return remoter.tymer.started + this.#send;
+    if (state === WAITING && this.#begun === this.#begun) {
+      return this.#begun + (this.requestant.headed ? this.#request : this.#headers);
+    }
+    // Between requests; or an answer still coming after the peer's FIN (a silent one ends so)
+    if (state !== WAITING && !remoter.cutoff) return Infinity;
+    return remoter.tymeout > 0 ? remoter.tymer.stop : Infinity;
   }
 
   /**
@@ -157,6 +253,10 @@ export class Steward {
         return;
       }
     }
+    // The headers and request deadlines run from a request's first byte (before it is parsed away).
+    if (this.stepper.state === WAITING && this.#begun !== this.#begun && remoter.rxbs.length > 0) {
+      this.#begun = remoter.tymer.tyme ?? 0;
+    }
     // Pipelined requests answered whole in one tick are taken one after another, a bounded
     // number per tick so one connection cannot hold up the others.
     let starved = false; // the last look at rxbs found no whole request
@@ -173,6 +273,10 @@ export class Steward {
         break;
       }
     }
+    this.#starved = starved;
+    if (this.#draining && this.stepper.state === WAITING && starved && this.#begun !== this.#begun) {
+      this.stepper.step(DRAIN); // nothing under way: close as after a last response
+    }
     if (remoter.cutoff && this.stepper.state === WAITING && starved) {
       // The peer's FIN: what it sent before has been answered; no further request can come.
       this.stepper.step(PEER_ENDED);
@@ -185,20 +289,50 @@ export class Steward {
         return;
       }
       remoter.shutdownSend();
-      const tymeout = remoter.tymeout > 0 ? Math.min(remoter.tymeout, Steward.Linger) : Steward.Linger;
       this.#lingerer.wind(remoter.tymer.tymth);
-      this.#lingerer.start({ duration: tymeout });
+      this.#lingerer.start({ duration: Math.min(this.#lingerFor, remoter.tymeout > 0 ? remoter.tymeout : Infinity) });
       return;
     }
     if (this.busy && !remoter.cutoff && !remoter.txPending) {
       // hio's pour: a response under way keeps the connection alive while it waits on the app;
       // not when its bytes wait on a peer that stopped reading, nor after the peer's FIN, so a
-      // reply nobody reads any more still ends by tymeout.
+      // reply nobody reads any more still ends by its deadline.
       remoter.refresh();
-    } else if (remoter.tymeout > 0 && remoter.tymer.expired) {
-      this.#abandon(TYMEOUT);
-      remoter.close({ force: true }); // idle past its tymeout: a peer that stopped reading included
+      return;
     }
+    if ((remoter.tymer.tyme ?? 0) < this.deadline) return;
+    if (this.stepper.state === WAITING && this.#begun === this.#begun && !remoter.txPending) {
+      this.#refuse(); // headers or request deadline: 408, then close as after any failed request
+    } else {
+      this.#abandon(TYMEOUT);
+      remoter.close({ force: true }); // idle, or a stalled reader: nothing more can go out
+    }
+  }
+
+  /** Answers a request that did not arrive in time with 408 and closes once it has gone out. */
+  #refuse(): void {
+    const message = errorMessage(TIMEOUT, { name: this.name, persisted: false, chunkable: true });
+    this.remoter.tx(message.bytes);
+    this.stepper.step(FAILED);
+    this.stepper.step(LAST);
+    this.#begun = NaN;
+  }
+
+  /**
+   * The server is draining (a graceful stop): a connection waiting for a request closes now
+   * (FIN, then linger), unless a request has begun to arrive; a request under way is answered
+   * with `Connection: close` (when its head has not gone yet) and the connection then closes.
+   */
+  drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    if (this.#exchange !== null) this.#exchange.persisted = false; // read when the head is written
+    this.remoter.ready();
+  }
+
+  /** True once `drain()` was called. */
+  get draining(): boolean {
+    return this.#draining;
   }
 
   /** Closes the connection at once, aborting any response and dropping what is unsent. */
@@ -222,15 +356,18 @@ export class Steward {
       this.remoter.tx(message.bytes);
       this.stepper.step(FAILED);
       this.stepper.step(LAST);
+      this.#begun = NaN;
       return false;
     }
     this.stepper.step(PARSED);
+    this.#begun = NaN;
     this.exchanges += 1;
-    const exchange = {
+    const exchange: Exchange = {
       method: requestant.method,
       chunkable: requestant.versionInfo[1] >= 1,
-      persisted: requestant.persisted,
+      persisted: requestant.persisted && !this.#draining,
     };
+    this.#exchange = exchange;
     let result: unknown;
     try {
       result = this.respond();
@@ -247,7 +384,8 @@ export class Steward {
     responder.service();
     if (this.stepper.state === RESPONDING && responder.headed) this.stepper.step(HEADED);
     if (responder.ended || responder.aborted) {
-      const persisted = responder.ended && responder.persisted && this.requestant.persisted;
+      const persisted = responder.ended && responder.persisted && this.requestant.persisted && !this.#draining;
+      this.#exchange = null;
       // An HTTPError is an answer the app chose; anything else is a fault worth reporting.
       if (responder.error !== null && !(responder.error instanceof HTTPError)) this.onError(responder.error);
       this.#finish();

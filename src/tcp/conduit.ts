@@ -6,6 +6,7 @@
  */
 import net from "node:net";
 import type { ByteBuffer } from "../base/buffering.ts";
+import { wake } from "../base/waking.ts";
 
 /** A [host, port] pair, hio's `ha`/`ca` duple. */
 export type Address = [host: string, port: number];
@@ -38,6 +39,8 @@ export interface Listener {
   readonly ha: Address | null;
   /** False once closed, or once listening on a resolved hostname failed. */
   readonly opened: boolean;
+  /** Connections waiting to be accepted (0 for a listener that is polled by tyme). */
+  readonly queued: number;
   /** Takes the next new connection, if any, holding input past `highWater` unread bytes. */
   accept(highWater: number): Conduit | null;
   /** Stops listening and drops connections not yet accepted. */
@@ -59,6 +62,8 @@ export interface Conduit {
   readonly faulted: boolean;
   /** True while bytes handed to write() are not yet flushed to the system. */
   readonly writing: boolean;
+  /** True while write() takes nothing until the transport drains (it then says so by an event). */
+  readonly blocked: boolean;
   /** Moves up to `max` arrived bytes into `rxbs` and returns how many. */
   receive(rxbs: ByteBuffer, max: number): number;
   /** Takes what the transport accepts now from `bytes` (copied) and returns the count. */
@@ -69,6 +74,12 @@ export interface Conduit {
   close(): void;
   /** Closes at once, dropping anything unsent. */
   destroy(): void;
+  /**
+   * Calls `listener` after every transport event from now on (bytes or a FIN arrived, a reset,
+   * the socket drained or flushed, connected). False when this conduit has no events (a virtual
+   * one driven by tyme): then its owner must look at it on every service.
+   */
+  watch(listener: (() => void) | null): boolean;
 }
 
 /** Most bytes given to one socket.write: bounds the copy held by Node per call. */
@@ -98,6 +109,16 @@ export class SocketConduit implements Conduit {
   #highWater: number;
   #local: Address | null = null;
   #remote: Address | null = null;
+  #listener: (() => void) | null = null;
+  // every transport event: the owner is told, and a sleeping real-time Doist woken
+  readonly #event = (): void => {
+    this.#listener?.();
+    wake();
+  };
+  // a write's callback: when Node has handed everything to the system, say so once
+  readonly #written = (): void => {
+    if (this.socket.writableLength === 0) this.#event();
+  };
 
   /**
    * Wraps `socket`, holding input while more than `highWater` bytes are queued or unconsumed.
@@ -116,27 +137,38 @@ export class SocketConduit implements Conduit {
       this.#queue.push(chunk);
       this.#queued += chunk.length;
       if (!this.#paused && this.#queued > this.#highWater) this.#pause();
+      this.#event();
     });
-    socket.on("end", () => { this.#eof = true; });
+    socket.on("end", () => {
+      this.#eof = true;
+      this.#event();
+    });
     socket.on("error", () => {
       this.#fault = true;
       if (this.#status === "dialing" || (secure && this.#status === "accepted")) this.#status = "failed";
+      this.#event();
     });
     socket.on("close", () => {
       if (!this.#eof) this.#fault = true;
       if (this.#status === "dialing" || (secure && this.#status === "accepted")) this.#status = "failed";
+      this.#event();
     });
-    socket.on("drain", () => { this.#drainWait = false; });
+    socket.on("drain", () => {
+      this.#drainWait = false;
+      this.#event();
+    });
     if (status === "dialing") {
       socket.once("connect", () => {
         if (this.#status !== "dialing") return;
         this.#learnAddresses();
         this.#status = secure ? "accepted" : "connected";
+        this.#event();
       });
       if (secure) socket.once("secureConnect", () => {
         if (this.#status === "failed") return;
         this.#learnAddresses();
         this.#status = "connected";
+        this.#event();
       });
     }
   }
@@ -158,6 +190,7 @@ export class SocketConduit implements Conduit {
   get ended(): boolean { return this.#eof && this.#queued === 0; }
   get faulted(): boolean { return this.#fault && this.#queued === 0; }
   get writing(): boolean { return this.socket.writableLength > 0; }
+  get blocked(): boolean { return this.#drainWait; }
 
   receive(rxbs: ByteBuffer, max: number): number {
     let moved = 0;
@@ -180,8 +213,11 @@ export class SocketConduit implements Conduit {
     if (!this.#paused && unconsumed > this.#highWater) this.#pause();
     else if (this.#paused && unconsumed <= this.#highWater / 2) {
       this.#paused = false;
+      rxbs.watch(-1, null);
       if (!this.socket.destroyed) this.socket.resume();
     }
+    // Held back: the owner hears of it once the consumer has made room (no event would come).
+    if (this.#paused) rxbs.watch(Math.max(0, this.#highWater / 2 - this.#queued), this.#event);
     return moved;
   }
 
@@ -195,7 +231,7 @@ export class SocketConduit implements Conduit {
       // Node keeps a reference to what it is given: hand it a copy, never a view of txbs.
       const piece = Buffer.from(bytes.subarray(taken, taken + n));
       taken += n;
-      if (!socket.write(piece)) {
+      if (!socket.write(piece, this.#written)) {
         this.#drainWait = true;
         break;
       }
@@ -204,7 +240,12 @@ export class SocketConduit implements Conduit {
   }
 
   end(): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.end();
+    if (!this.socket.destroyed && this.socket.writable) this.socket.end(this.#written);
+  }
+
+  watch(listener: (() => void) | null): boolean {
+    this.#listener = listener;
+    return true;
   }
 
   close(): void {

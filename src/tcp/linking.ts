@@ -5,13 +5,15 @@
  */
 import { ByteBuffer } from "../base/buffering.ts";
 import { Tymee } from "../base/tyming.ts";
+import { wake } from "../base/waking.ts";
 import type { TymeeOptions } from "../base/tyming.ts";
 import type { Address, Conduit } from "./conduit.ts";
 import type { WireLog } from "./wiring.ts";
+import type { Agendum } from "./agenda.ts";
 
 export interface LinkOptions extends TymeeOptions {
   /** Most bytes one receive moves into rxbs (per tick). */
-  bufsize?: number;
+  bufsize?: number | undefined;
   /** Input is held (socket paused) while unconsumed bytes (queued + rxbs) exceed this. */
   rxbsHighWater?: number;
   /** A connection whose rxbs grows past this is cut off. */
@@ -21,7 +23,7 @@ export interface LinkOptions extends TymeeOptions {
 }
 
 /** One connection's buffers over a conduit; base of Remoter and Client. */
-export class Link extends Tymee {
+export class Link extends Tymee implements Agendum {
   /** Default bufsize: most bytes taken per receive. */
   static Bufsize = 262144;
   /** Default rxbsHighWater: 1 MiB unconsumed pauses input. */
@@ -37,6 +39,12 @@ export class Link extends Tymee {
   rxbsHighWater: number;
   rxbsLimit: number;
   wl: WireLog | null;
+  /** Set by an owning server: asks it to service this link in its next tick. */
+  onReady: (() => void) | null = null;
+  /** The owner's agenda: marked for its next tick. */
+  agendaMarked = false;
+  /** The owner's agenda: the tyme by which to look at it again (Infinity: none). */
+  agendaAt = Infinity;
   protected conduit: Conduit | null = null;
   #cutoff = false;
   #ended = false;
@@ -131,6 +139,24 @@ export class Link extends Tymee {
   /** Appends data to txbs (a string is UTF-8 encoded); it goes out with the next sends. */
   tx(data: Uint8Array | string): void {
     this.txbs.push(data);
+    this.ready();
+  }
+
+  /** Asks the owner (a server) to service this link in its next tick, and wakes a sleeping Doist. */
+  ready(): void {
+    this.onReady?.();
+    wake();
+  }
+
+  /**
+   * True when the conduit has more for this link right now: bytes that arrived beyond what one
+   * receive takes, or queued bytes the socket would take (a blocked socket says when it drains).
+   */
+  get more(): boolean {
+    const conduit = this.conduit;
+    if (conduit === null) return false;
+    return conduit.unread > 0 && !this.cutoff
+      || this.txbs.length > 0 && this.sendable && !this.#shut && !conduit.blocked;
   }
 
   /** Hands `data` to the socket directly and returns how many bytes it took (0 when blocked). */
@@ -197,6 +223,7 @@ export class Link extends Tymee {
 
   /** Half-closes the sending side once txbs has drained; receiving goes on. */
   shutdownSend(): void {
+    this.ready();
     this.#shutting = true;
     if (this.txbs.length === 0 && this.sendable && !this.#shut) {
       this.#shut = true;

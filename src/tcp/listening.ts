@@ -2,7 +2,9 @@
  * SocketListener: a Node net.Server (or tls.Server) as hio's nonblocking listen socket.
  * Accepted sockets wait in a queue until the Server's serviceConnects takes them.
  */
+import cluster from "node:cluster";
 import net from "node:net";
+import { wake } from "../base/waking.ts";
 import { normalizeHost, SocketConduit } from "./conduit.ts";
 import type { Address, Conduit, Listener } from "./conduit.ts";
 
@@ -12,13 +14,16 @@ type Listen2 = (address: string, port: number, addressType: number, backlog: num
 /**
  * Listens with `server` on `ha`. For an IP literal (and "" or "localhost") the socket is bound
  * before this returns, so the bound address is known at once; a hostname is resolved first
- * and bound later (ha stays null until then). Returns false when binding failed.
+ * and bound later (ha stays null until then), and so is every address in a cluster worker.
+ * Returns false when binding failed.
  */
 function bind(server: net.Server, [host, port]: Address, backlog: number): boolean {
   const address = normalizeHost(host);
   const family = net.isIP(address);
   const listen2 = (server as unknown as { _listen2?: Listen2 })._listen2;
-  if (family !== 0 && typeof listen2 === "function") {
+  // A cluster worker must listen through listen(), which asks the primary for the shared
+  // handle; _listen2 would bind a socket of its own (EADDRINUSE on the cluster's port).
+  if (family !== 0 && typeof listen2 === "function" && !cluster.isWorker) {
     // net.Server.listen() defers even IP literals to a dns.lookup tick; hio's `ha` must be the
     // bound address right after open, so take the path listen() takes after that lookup.
     listen2.call(server, address, port, family, backlog);
@@ -50,7 +55,10 @@ export class SocketListener implements Listener {
       socket.on("error", () => {}); // a reset before accept must not crash the process
       this.#raw.add(socket);
       socket.once("close", () => this.#raw.delete(socket));
-      if (event === "connection") this.#axes.push(socket);
+      if (event === "connection") {
+        this.#axes.push(socket);
+        wake();
+      }
     });
     if (event !== "connection") {
       server.on(event, (socket: net.Socket) => {
@@ -65,6 +73,7 @@ export class SocketListener implements Listener {
         this.#raw.add(socket);
         socket.once("close", () => this.#raw.delete(socket));
         this.#axes.push(socket);
+        wake();
       });
     }
     if (!bind(server, ha, backlog)) this.close();
@@ -79,6 +88,10 @@ export class SocketListener implements Listener {
     const address = this.server.address();
     if (address === null || typeof address === "string") return null;
     return [address.address, address.port];
+  }
+
+  get queued(): number {
+    return this.#axes.length;
   }
 
   accept(highWater: number): Conduit | null {

@@ -223,6 +223,16 @@ export class MemoryConduit implements Conduit {
     this.close();
   }
 
+  /** Never blocked in a way an event would end: polled every service anyway. */
+  get blocked(): boolean {
+    return false;
+  }
+
+  /** A virtual conduit has no events: it moves by tyme, so its owner looks at it every service. */
+  watch(): boolean {
+    return false;
+  }
+
   /** Resets both directions as a middlebox would: each end sees it `latency` from `now`. */
   reset(now: number): void {
     const at = now + this.network.latency;
@@ -260,6 +270,11 @@ export class MemoryListener implements Listener {
 
   get opened(): boolean {
     return !this.#closed;
+  }
+
+  /** Arrivals are found by tyme at accept, never queued ahead. */
+  get queued(): number {
+    return 0;
   }
 
   accept(highWater: number): Conduit | null {

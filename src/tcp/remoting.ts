@@ -67,6 +67,9 @@ export class Remoter extends Link {
     return this.#tymeout > 0 && this.tymer.expired;
   }
 
+  /** False for a virtual conduit, looked at on every service (it has no events); set by the server. */
+  watched = true;
+
   /** True until close(). */
   get opened(): boolean {
     return this.conduit !== null;

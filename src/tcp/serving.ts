@@ -9,6 +9,7 @@ import { Tymee } from "../base/tyming.ts";
 import type { TymeeOptions, Tymth } from "../base/tyming.ts";
 import { externalize, keyOf, normalizeHost } from "./conduit.ts";
 import type { Address, Listener } from "./conduit.ts";
+import { Agenda } from "./agenda.ts";
 import { Link } from "./linking.ts";
 import { SocketListener } from "./listening.ts";
 import type { MemoryNetwork } from "./memory.ts";
@@ -25,13 +26,13 @@ export interface ServerOptions extends TymeeOptions {
   /** Idle tymeout given to each Remoter (0: never). */
   tymeout?: number;
   /** Most bytes one receive takes per connection per tick. */
-  bufsize?: number;
+  bufsize?: number | undefined;
   /** Name for logs and traces. */
   name?: string;
   /** Wire log given to each Remoter. */
   wl?: WireLog | null;
   /** Serve over this in-memory network instead of real sockets. */
-  network?: MemoryNetwork | null;
+  network?: MemoryNetwork | null | undefined;
   /** Listen backlog of not yet accepted connections. */
   backlog?: number;
   /** Remoters restart their tymer on traffic. */
@@ -70,6 +71,10 @@ export class Server extends Tymee {
   rxbsLimit: number;
   /** Accepted connections by `${host}:${port}` of the peer. */
   readonly ixes = new Map<string, Remoter>();
+  /** The connections with something to do: marked by their socket's events, or due by tyme. */
+  readonly agenda = new Agenda<Remoter>();
+  /** Connections without events (virtual ones), looked at on every service. */
+  #polled = 0;
   #listener: Listener | null = null;
   #bound = false; // ha holds the bound address
 
@@ -134,12 +139,48 @@ export class Server extends Tymee {
     return this.open();
   }
 
+  /** Closes the listen socket only: no new connections are taken; open ones go on. Idempotent. */
+  unlisten(): void {
+    this.#listener?.close();
+    this.#listener = null;
+  }
+
   /** Closes the listen socket and every connection, and forgets them. Idempotent. */
   close(): void {
     this.#listener?.close();
     this.#listener = null;
     this.closeAllIx();
     this.ixes.clear();
+    this.agenda.clear();
+    this.#polled = 0;
+  }
+
+  /**
+   * True while some connection has no events (a MemoryNetwork's): then every service looks at
+   * every connection, in the order they were accepted, as hio's servers do.
+   */
+  get polled(): boolean {
+    return this.#polled > 0 || this.network !== null;
+  }
+
+  /**
+   * The earliest tyme this server has work: now when a connection is marked or one waits to be
+   * accepted, else its earliest deadline (Infinity: none until an I/O wake). A polled server
+   * answers `pace`: it cannot tell.
+   */
+  due(pace: number): number {
+    if (this.polled) return pace;
+    if (this.#listener !== null && (this.#listener.queued > 0 || !this.#bound)) return -Infinity;
+    return this.agenda.due;
+  }
+
+  /**
+   * The connections to look at in this tick: on a polled server all of them, else the marked
+   * ones and those whose deadline has come. Iterate it before the next take (it is reused).
+   */
+  takeWork(): readonly Remoter[] {
+    if (this.polled) return [...this.ixes.values()];
+    return this.agenda.take(this.tyme ?? 0);
   }
 
   [Symbol.dispose](): void {
@@ -175,8 +216,15 @@ export class Server extends Tymee {
         bufsize: this.bufsize, wl: this.wl, rxbsHighWater: this.rxbsHighWater,
         rxbsLimit: this.rxbsLimit,
       });
-      this.ixes.get(remoter.key)?.close(); // a stale connection from the same peer port
+      const stale = this.ixes.get(remoter.key); // a stale connection from the same peer port
+      if (stale !== undefined) this.removeIx(stale.key);
       this.ixes.set(remoter.key, remoter);
+      const agenda = this.agenda;
+      const ready = (): void => agenda.mark(remoter);
+      remoter.onReady = ready;
+      remoter.watched = conduit.watch(ready);
+      if (remoter.watched) agenda.mark(remoter); // what arrived with it is read this tick
+      else this.#polled += 1;
       count += 1;
     }
     return count;
@@ -256,14 +304,54 @@ export class Server extends Tymee {
     const remoter = this.#remoter(ca);
     if (close) remoter.close();
     this.ixes.delete(remoter.key);
+    if (remoter.onReady === null) return;
+    remoter.onReady = null;
+    if (!remoter.watched) this.#polled -= 1;
   }
 
-  /** One tick: serviceExpired, serviceConnects, serviceReceivesAllIx, serviceSendsAllIx. */
+  /**
+   * One tick: serviceExpired, serviceConnects, serviceReceivesAllIx, serviceSendsAllIx, each over
+   * the connections with something to do (all of them on a polled server). A connection cut off
+   * or idle in this tick is still in ixes until the next, so a consumer sees it once.
+   */
   service(): void {
-    this.serviceExpired();
+    if (this.polled) {
+      this.serviceExpired();
+      this.serviceConnects();
+      this.serviceReceivesAllIx();
+      this.serviceSendsAllIx();
+      return;
+    }
     this.serviceConnects();
-    this.serviceReceivesAllIx();
-    this.serviceSendsAllIx();
+    const work = this.takeWork(); // the new ones too
+    for (const remoter of work) {
+      if (this.ixes.get(remoter.key) !== remoter) continue; // gone already
+      const draining = remoter.opened && remoter.ended && !remoter.faulted && remoter.txPending;
+      if ((remoter.cutoff && !draining) || !remoter.opened) this.removeIx(remoter.key);
+      else if (remoter.expired) {
+        remoter.close({ force: true });
+        this.removeIx(remoter.key, false);
+      }
+    }
+    for (const remoter of work) if (remoter.onReady !== null) remoter.serviceReceives();
+    for (const remoter of work) {
+      if (remoter.onReady === null) continue; // removed
+      remoter.serviceSends();
+      this.reschedule(remoter);
+    }
+  }
+
+  /**
+   * After a connection's tick: marks it for the next one when it has more to do now (or was cut
+   * off or timed out, to be dropped then), else gives it its idle tymeout as its deadline.
+   */
+  reschedule(remoter: Remoter, deadline = Infinity): void {
+    if (remoter.more || remoter.cutoff || !remoter.opened || remoter.expired) {
+      this.agenda.mark(remoter);
+      return;
+    }
+    const idle = remoter.tymeout > 0 ? remoter.tymer.stop : Infinity;
+    this.agenda.at(remoter, Math.min(idle, deadline));
   }
 }
 

@@ -35,7 +35,7 @@ export interface ServerTlsOptions extends ServerOptions {
   /** Server certificate file (PEM). */
   certpath?: string;
   /** CA file to verify client certificates. */
-  cafilepath?: string;
+  cafilepath?: string | undefined;
   /** Client certificate requirement; default "required" as hio. */
   certify?: Certify;
   /** Extra Node TLS options (ciphers, minVersion, ...). */
@@ -87,19 +87,19 @@ export class ServerTls extends Server {
 
 export interface ClientTlsOptions extends ClientOptions {
   /** Client private key file (PEM), for servers that ask for a certificate. */
-  keypath?: string;
+  keypath?: string | undefined;
   /** Client certificate file (PEM). */
-  certpath?: string;
+  certpath?: string | undefined;
   /** CA file to verify the server certificate. */
-  cafilepath?: string;
+  cafilepath?: string | undefined;
   /** Server certificate requirement: "required" (default) verifies it, "none" does not. */
-  certify?: Certify;
+  certify?: Certify | undefined;
   /** Check the server certificate names the host; default true when verifying. */
-  hostify?: boolean;
+  hostify?: boolean | undefined;
   /** Name the server certificate must carry; default the host. */
-  certedhost?: string;
+  certedhost?: string | undefined;
   /** Extra Node TLS options. */
-  context?: tls.ConnectionOptions;
+  context?: tls.ConnectionOptions | undefined;
 }
 
 /** A Client over TLS: `accepted` once TCP connects, `connected` once the handshake is done. */

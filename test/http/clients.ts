@@ -26,12 +26,14 @@ export interface Served {
 
 /**
  * Opens a Server for `app` (a BareServer without one) on 127.0.0.1, port 0. Ticks run as fast
- * as the event loop turns, so tyme here says nothing of wall-clock time: the idle tymeout is off
- * (0) unless `options` sets one, lest a client's own pauses look like hours of idleness.
+ * as the event loop turns, so tyme here says nothing of wall-clock time: the idle tymeout and the
+ * headers, request and send deadlines are off (0) unless `options` sets them, lest a client's own
+ * pauses look like hours of idleness.
  */
 export function serveApp(app?: http.FetchApp, options: Partial<http.ServerOptions> = {}): Served {
   const tymist = new Tymist({ tock: 1 / 64 });
-  const base = { host: "127.0.0.1", port: 0, tymth: tymist.tymen(), tymeout: 0, ...options };
+  const deadlines = { headers: 0, request: 0, send: 0, ...options.deadlines };
+  const base = { host: "127.0.0.1", port: 0, tymth: tymist.tymen(), tymeout: 0, ...options, deadlines };
   const server = app ? http.openServer({ app, ...base }) : http.openServer(base);
   served.push(server);
   const step = (): void => {
@@ -79,7 +81,7 @@ export interface Ran {
 }
 
 /** Runs a command without blocking the event loop; `input` goes to its stdin. */
-export function runCommand(command: string, args: string[], { input }: { input?: Uint8Array | string } = {}): Promise<Ran> {
+export function runCommand(command: string, args: string[], { input }: { input?: Uint8Array | string | undefined } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];

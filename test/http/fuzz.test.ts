@@ -3,7 +3,7 @@
  * HTTP-ish tokens and mutated valid requests (flipped, dropped, inserted or repeated bytes, cut
  * short), written whole or in pieces, then waited on, half-closed or reset. For every one the
  * server must never throw out of service(), must end the connection (by answering and closing,
- * or by its idle tymeout) having sent only whole, well-formed responses (nothing after one that
+ * or by its deadlines) having sent only whole, well-formed responses (nothing after one that
  * says `Connection: close`; an error reply of the parser always says it), must forget the
  * connection, and must still answer a fresh well-formed request on a new connection.
  */
@@ -206,8 +206,9 @@ describe("fuzzing the server over loopback", () => {
   let step = (): void => {};
 
   beforeAll(() => {
-    // Tyme runs 1/64 per tick: an idle connection is closed 16 ticks after its last traffic.
-    served = serveApp(app, { tymeout: 0.25, onError: () => {} });
+    // Tyme runs 1/64 per tick: an idle connection is closed 16 ticks after its last traffic, and a
+    // request still incomplete 16 ticks after its first byte is answered 408 and closed.
+    served = serveApp(app, { tymeout: 0.25, deadlines: { headers: 0.25, request: 0.25 }, onError: () => {} });
     step = () => {
       try {
         served.step();

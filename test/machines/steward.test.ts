@@ -27,6 +27,11 @@ describe("stewardMachine", () => {
     expect(replay(stewardMachine, ["request.parsed", "peer.ended"]).values).toEqual(["responding", "responding"]);
   });
 
+  it("closes a waiting connection gracefully when the server drains; a busy one ignores it", () => {
+    expect(replay(stewardMachine, ["drain", "drained", "lingered"]).values).toEqual(["closing", "lingering", "closed"]);
+    expect(replay(stewardMachine, ["request.parsed", "drain"]).values).toEqual(["responding", "responding"]);
+  });
+
   it("closes on cutoff or tymeout from any phase", () => {
     for (const path of [[], ["request.parsed"], ["request.parsed", "response.headed"], ["request.failed", "response.last"]]) {
       expect(replay(stewardMachine, [...path, "cutoff"]).values.at(-1)).toBe("closed");

@@ -1,0 +1,123 @@
+/**
+ * Agenda: what a server's connections have to do, so a tick touches only those. A connection
+ * is marked when something happened to it (bytes arrived, its socket drained, its app answered)
+ * and is given a tyme by which to be looked at again (its earliest deadline). `take()` hands out
+ * the marked ones and the ones whose tyme has come, each once.
+ *
+ * Tymes live in a binary min-heap holding at most one live entry per connection: a deadline
+ * that moves later leaves its entry in place (the connection is looked at then, finds its
+ * deadline later and asks again), so refreshing an idle tymer on every request costs nothing.
+ */
+
+/** What an agenda keeps on each of its items: whether it is marked and its tyme (Infinity: none). */
+export interface Agendum {
+  agendaMarked: boolean;
+  agendaAt: number;
+}
+
+export class Agenda<T extends Agendum> {
+  #marked: T[] = [];
+  #spare: T[] = [];
+  #ats: number[] = [];
+  #items: T[] = [];
+
+  /** True when something is marked. */
+  get busy(): boolean {
+    return this.#marked.length > 0;
+  }
+
+  /** The earliest tyme in the agenda (-Infinity when something is marked, Infinity when empty). */
+  get due(): number {
+    if (this.#marked.length > 0) return -Infinity;
+    return this.#ats.length > 0 ? this.#ats[0]! : Infinity;
+  }
+
+  /** How many tymes are held (live or stale): bounded by the items ever given one. */
+  get size(): number {
+    return this.#ats.length;
+  }
+
+  /** Marks `item` for the next take. */
+  mark(item: T): void {
+    if (item.agendaMarked) return;
+    item.agendaMarked = true;
+    this.#marked.push(item);
+  }
+
+  /** Makes sure `item` is taken once tyme reaches `tyme` (a later tyme than it has changes nothing). */
+  at(item: T, tyme: number): void {
+    if (!(tyme < item.agendaAt)) return;
+    item.agendaAt = tyme;
+    this.#push(tyme, item);
+  }
+
+  /**
+   * The items marked, then those whose tyme is at or before `tyme`, each once, unmarked and with
+   * no tyme left. The array is reused by the next take: iterate it before then.
+   */
+  take(tyme: number): T[] {
+    while (this.#ats.length > 0 && this.#ats[0]! <= tyme) {
+      const at = this.#ats[0]!;
+      const item = this.#pop();
+      if (item.agendaAt !== at) continue; // stale: superseded by an earlier tyme, already taken
+      item.agendaAt = Infinity;
+      this.mark(item);
+    }
+    const taken = this.#marked;
+    this.#marked = this.#spare;
+    this.#marked.length = 0;
+    this.#spare = taken;
+    for (const item of taken) item.agendaMarked = false;
+    return taken;
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    for (const item of this.#marked) item.agendaMarked = false;
+    for (const item of this.#items) item.agendaAt = Infinity;
+    this.#marked.length = 0;
+    this.#ats.length = 0;
+    this.#items.length = 0;
+  }
+
+  #push(at: number, item: T): void {
+    const ats = this.#ats;
+    const items = this.#items;
+    let i = ats.length;
+    ats.push(at);
+    items.push(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (ats[parent]! <= at) break;
+      ats[i] = ats[parent]!;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    ats[i] = at;
+    items[i] = item;
+  }
+
+  #pop(): T {
+    const ats = this.#ats;
+    const items = this.#items;
+    const top = items[0]!;
+    const lastAt = ats.pop()!;
+    const lastItem = items.pop()!;
+    const n = ats.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && ats[child + 1]! < ats[child]!) child += 1;
+        if (ats[child]! >= lastAt) break;
+        ats[i] = ats[child]!;
+        items[i] = items[child]!;
+        i = child;
+      }
+      ats[i] = lastAt;
+      items[i] = lastItem;
+    }
+    return top;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Deadlines, in tyme: each part of a connection's life has one (headers, request, idle, send,
+ * linger). In simulated tyme over the in-memory network each is exact and the same on every run;
+ * over real sockets the same rules hold (tyme there is stepped by the test).
+ */
+import net from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { Doer, Doist, http, tcp } from "../../src/index.ts";
+import { drive } from "../helpers.ts";
+import { closeServed, serveApp } from "./clients.ts";
+
+type Event = [tyme: number, what: string];
+
+/** A peer on the in-memory network that writes `script` at its tymes and records what happens. */
+class Peer extends Doer {
+  readonly events: Event[] = [];
+  received = "";
+  reading = true;
+  #step = 0;
+  constructor(readonly client: tcp.Client, readonly script: Array<[at: number, text: string]>) {
+    super();
+  }
+  override enter(): void {
+    this.client.wind(this.tymth);
+    this.client.reopen();
+  }
+  override exit(): void {
+    this.client.close();
+  }
+  override recur(tyme: number): boolean {
+    const client = this.client;
+    if (this.reading || this.received === "") client.service();
+    else client.serviceSends(); // stopped reading once its reply began
+    if (client.rxbs.length > 0) {
+      const text = Buffer.from(client.rxbs.take()).toString("latin1");
+      if (this.received === "") this.events.push([tyme, `got ${text.slice(0, 12)}`]);
+      this.received += text;
+    }
+    const next = this.script[this.#step];
+    if (next !== undefined && client.connected && tyme >= next[0]) {
+      client.tx(next[1]);
+      this.#step += 1;
+    }
+    if (client.cutoff) {
+      this.events.push([tyme, "closed"]);
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Runs a server and one peer in simulated tyme (tock 1/16, latency 1/64) until the peer sees a close. */
+async function run(
+  script: Array<[number, string]>,
+  options: Partial<http.ServerOptions>,
+  app: http.FetchApp = () => new Response("ok"),
+  { reading = true, limit = 200 } = {},
+): Promise<{ peer: Peer; server: http.BareServer; tyme: number }> {
+  const network = new tcp.MemoryNetwork({ latency: 1 / 64, window: 1 << 16 });
+  const server = http.openServer({ app, network, host: "127.0.0.1", port: 80, onError: () => {}, ...options });
+  const client = new tcp.Client({ network, ha: ["127.0.0.1", 80] });
+  const peer = new Peer(client, script);
+  peer.reading = reading;
+  const doist = new Doist({ tock: 1 / 16 });
+  const gone = new (class extends Doer {
+    override recur(tyme: number): boolean {
+      if (server.stewards.size === 0 && peer.received !== "") {
+        peer.events.push([tyme, "server forgot it"]);
+        return true;
+      }
+      return false;
+    }
+  })();
+  await doist.do({ doers: [new http.ServerDoer({ server }), peer, gone], limit });
+  return { peer, server, tyme: doist.tyme };
+}
+
+describe("deadlines in simulated tyme", () => {
+  it("answers slowloris with 408 at the headers deadline, though a byte arrives every 2 s", async () => {
+    const drip: Array<[number, string]> = [[0, "GET / HTTP/1.1\r\nHost: a\r\nX: "]];
+    for (let at = 2; at < 100; at += 2) drip.push([at, "a"]);
+    const { peer } = await run(drip, { deadlines: { headers: 10 } });
+    expect(peer.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[^]*connection: close\r\n/i);
+    const [answered, closed] = peer.events.map(([tyme]) => tyme);
+    expect(answered).toBeGreaterThanOrEqual(10);
+    expect(answered).toBeLessThan(10.5); // its first byte went out at 0 and arrived a hop later
+    expect(closed).toBeLessThan(13); // drained, FIN, then the peer closes its end
+  });
+
+  it("answers a body trickled too slowly with 408 at the request deadline", async () => {
+    const drip: Array<[number, string]> = [[0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"]];
+    for (let at = 1; at < 100; at += 1) drip.push([at, "x"]);
+    const { peer } = await run(drip, { deadlines: { headers: 10, request: 20 } });
+    expect(peer.received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(peer.events[0]![0]).toBeGreaterThanOrEqual(20);
+    expect(peer.events[0]![0]).toBeLessThan(20.5);
+  });
+
+  it("closes a connection that says nothing at the idle deadline, without a reply", async () => {
+    const { peer } = await run([], { deadlines: { idle: 5 } });
+    expect(peer.received).toBe("");
+    expect(peer.events).toHaveLength(1);
+    expect(peer.events[0]![0]).toBeGreaterThanOrEqual(5);
+    expect(peer.events[0]![0]).toBeLessThan(5.5);
+  });
+
+  it("keeps a slow but steady reader and the idle deadline apart: tymeout is idle's old name", async () => {
+    const server = http.openServer({ app: () => new Response("ok"), tymeout: 3, deadlines: { send: 7 }, network: new tcp.MemoryNetwork() });
+    expect([server.deadlines.idle, server.deadlines.send, server.deadlines.headers]).toEqual([3, 7, 60]);
+    server.close();
+  });
+
+  it("drops a reader that stopped reading at the send deadline and aborts its request's signal", async () => {
+    const aborted: number[] = [];
+    const big = new Uint8Array(4 << 20);
+    const app = (request: Request): Response => {
+      request.signal.addEventListener("abort", () => aborted.push(1));
+      return new Response(new ReadableStream({ pull: (c) => c.enqueue(big.subarray(0, 65536)) }));
+    };
+    const { peer, server } = await run([[0, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n"]], { deadlines: { idle: 2, send: 8 } }, app, { reading: false, limit: 30 });
+    expect(server.stewards.size).toBe(0);
+    expect(aborted).toEqual([1]);
+    const [closedAt, forgot] = peer.events.find(([, what]) => what === "server forgot it")!;
+    expect(forgot).toBe("server forgot it");
+    expect(closedAt).toBeGreaterThanOrEqual(8); // not the idle deadline of 2
+    expect(closedAt).toBeLessThan(9);
+  });
+
+  it("lingers after its FIN until the linger deadline for a peer that never closes", async () => {
+    const network = new tcp.MemoryNetwork({ latency: 1 / 64 });
+    const server = http.openServer({ app: () => new Response("bye"), network, host: "127.0.0.1", port: 80, deadlines: { linger: 3 } });
+    const client = new tcp.Client({ network, ha: ["127.0.0.1", 80] });
+    const peer = new Peer(client, [[0, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"]]);
+    const gone: number[] = [];
+    const watcher = new (class extends Doer {
+      override recur(tyme: number): boolean {
+        if (gone.length === 0 && server.stewards.size === 0 && peer.received !== "") gone.push(tyme);
+        return false;
+      }
+    })();
+    // The peer reads our reply and FIN but never closes its own end: only the linger ends it.
+    peer.recur = function (tyme: number): boolean {
+      client.service();
+      if (client.rxbs.length > 0) this.received += Buffer.from(client.rxbs.take()).toString("latin1");
+      if (this.received === "" && client.connected) client.tx(this.script[0]![1]);
+      void tyme;
+      return false;
+    };
+    await new Doist({ tock: 1 / 16 }).do({ doers: [new http.ServerDoer({ server }), peer, watcher], limit: 10 });
+    expect(peer.received).toMatch(/^HTTP\/1\.1 200 [^]*bye$/);
+    expect(gone[0]).toBeGreaterThanOrEqual(3);
+    expect(gone[0]).toBeLessThan(4);
+  });
+});
+
+describe("deadline options", () => {
+  const make = (deadlines: unknown, tymeout?: unknown) => () =>
+    http.openServer({ app: () => new Response(""), network: new tcp.MemoryNetwork(), deadlines: deadlines as never, tymeout: tymeout as never });
+
+  it("refuses a bad value at construction, naming the deadline and the value", () => {
+    expect(make({ headers: -1 })).toThrow(RangeError);
+    expect(make({ headers: -1 })).toThrow(/deadlines\.headers must be a number of seconds at least 0[^]*not -1/);
+    expect(make({ send: Number.NaN })).toThrow(/deadlines\.send [^]*not NaN/);
+    expect(make({ idle: "5" })).toThrow(TypeError);
+    expect(make({ idel: 5 })).toThrow(/deadlines has no "idel": use headers, request, idle, send, linger/);
+    expect(make(5)).toThrow(/deadlines must be an object/);
+    expect(make(undefined, -2)).toThrow(/tymeout must be/);
+  });
+
+  it("takes 0 and Infinity as none", () => {
+    const server = make({ headers: 0, send: Infinity })() as http.BareServer;
+    expect([server.deadlines.headers, server.deadlines.send]).toEqual([0, Infinity]);
+    server.close();
+  });
+});
+
+describe("deadlines over real sockets", () => {
+  afterAll(closeServed);
+
+  it("answers slowloris with 408 and closes, while a byte keeps arriving", async () => {
+    const { step, port, server } = serveApp(() => new Response("ok"), { tymeout: 0.5, deadlines: { headers: 1 } });
+    const socket = net.connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (data: Buffer) => chunks.push(data));
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    socket.on("error", () => {});
+    socket.write("GET / HTTP/1.1\r\nHost: a\r\nX: ");
+    let ticks = 0;
+    await drive(() => {
+      step(); // 1/64 of tyme a step: a byte every 1/8, far inside the 0.5 idle tymeout
+      if (++ticks % 8 === 0 && !socket.destroyed && socket.writable) socket.write("a");
+    }, closed);
+    expect(Buffer.concat(chunks).toString("latin1")).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(ticks).toBeGreaterThanOrEqual(64); // not before the headers deadline
+    await drive(step, (async () => { while (server.stewards.size > 0) await new Promise((r) => setImmediate(r)); })());
+  });
+
+  it("drops a stalled reader at the send deadline, not its idle one", async () => {
+    const big = new Uint8Array(1 << 16);
+    const { step, port, server, tymist } = serveApp(
+      () => new Response(new ReadableStream({ pull: (c) => c.enqueue(big) })),
+      { tymeout: 0.25, deadlines: { send: 1 } },
+    );
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.pause(); // reads nothing: the kernel's buffers fill, then nothing more is taken
+    socket.write("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    await drive(step, (async () => { while (server.stewards.size === 0) await new Promise((r) => setImmediate(r)); })());
+    const started = tymist.tyme;
+    await drive(step, (async () => { while (server.stewards.size > 0) await new Promise((r) => setImmediate(r)); })());
+    expect(tymist.tyme - started).toBeGreaterThanOrEqual(1);
+    socket.destroy();
+    await closed;
+  });
+});

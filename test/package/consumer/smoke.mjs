@@ -1,0 +1,35 @@
+// Run by plain node in a scratch project with hio-ts installed from its packed tarball:
+// the built ESM resolves and serves one real request in a real-time Doist, then stops.
+import assert from "node:assert/strict";
+import { Doist, http } from "hio-ts";
+import * as httpEntry from "hio-ts/http";
+import * as tcpEntry from "hio-ts/tcp";
+import { tcp } from "hio-ts";
+
+assert.equal(httpEntry.Server, http.Server, "hio-ts/http is the module behind the http namespace");
+assert.equal(tcpEntry.MemoryNetwork, tcp.MemoryNetwork, "hio-ts/tcp is the module behind the tcp namespace");
+
+const app = async (request, env) => {
+  const url = new URL(request.url);
+  if (url.pathname === "/teapot") throw new http.HTTPError({ status: 418 });
+  return new Response(`hello ${url.pathname} from ${env.serverName}`, { headers: { "content-type": "text/plain" } });
+};
+const server = http.openServer({ app, host: "127.0.0.1", port: 0 });
+const serverDoer = new http.ServerDoer({ server });
+const doist = new Doist({ real: true, tock: 1 / 256, limit: 20, doers: [serverDoer] });
+const running = doist.do();
+
+const base = `http://127.0.0.1:${server.eha[1]}`;
+const response = await fetch(`${base}/there`, { signal: AbortSignal.timeout(10_000) });
+assert.equal(response.status, 200);
+assert.equal(response.headers.get("server"), "hio-ts");
+assert.equal(await response.text(), "hello /there from 127.0.0.1");
+const teapot = await fetch(`${base}/teapot`, { signal: AbortSignal.timeout(10_000) });
+assert.equal(teapot.status, 418);
+await teapot.arrayBuffer();
+
+doist.remove([serverDoer]);
+await running;
+assert.equal(doist.done, true, "the Doist ends by itself once its last doer is removed");
+assert.equal(server.opened, false, "the ServerDoer closed its server on exit");
+console.log(`smoke: served GET /there (200) and /teapot (418) on ${base}, then stopped`);
