@@ -48,6 +48,7 @@ describe("a port that is not one", () => {
       expect(() => new http.Client({ ha: ["127.0.0.1", port] })).toThrow(RangeError);
     }
     expect(() => http.openServer({ host: "127.0.0.1", port: "8080" as unknown as number })).toThrow(TypeError);
+    expect(() => http.serveCluster({ app: () => new Response("x"), port: 70000 })).toThrow(/^http\.serveCluster port must be .* not 70000$/);
     expect(() => http.openServer({ host: "127.0.0.1", port: 70000 })).toThrow("http server port must be an integer from 0 to 65535 (0 picks a free port), not 70000");
   });
 
