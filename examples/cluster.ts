@@ -4,9 +4,10 @@
  * the worker's own Doist, all on one port. Ctrl-C (or SIGTERM to the primary) stops them all.
  *
  *   npx tsx examples/cluster.ts                       # http://127.0.0.1:8080/, a worker per core
- *   WORKERS=2 PORT=0 npx tsx examples/cluster.ts      # two workers on any free port
+ *   WORKERS=2 PORT=0 npx tsx examples/cluster.ts      # two workers; PORT=0 picks a free port
  */
 import { http } from "../src/index.ts";
+import { portFromEnv } from "./env.ts";
 
 /** Says which worker answered: fresh connections go round the workers. */
 const app = (request: Request): Response =>
@@ -15,7 +16,7 @@ const app = (request: Request): Response =>
 const cluster = http.serveCluster({
   app,
   host: process.env.HOST ?? "127.0.0.1",
-  port: Number(process.env.PORT ?? 8080),
+  port: portFromEnv(8080),
   workers: process.env.WORKERS === undefined ? undefined : Number(process.env.WORKERS),
 });
 

@@ -4,10 +4,11 @@
  * clock doer.
  *
  *   npm start                 # http://127.0.0.1:8080/
- *   PORT=0 npm start          # any free port
+ *   PORT=0 npm start          # PORT=0 picks a free port
  */
 import { fileURLToPath } from "node:url";
 import { Doer, Doist, http } from "../src/index.ts";
+import { portFromEnv } from "./env.ts";
 
 /** A doer that wakes listeners every quarter second of tyme: how doers feed an app. */
 class Clock extends Doer {
@@ -47,7 +48,7 @@ async function app(request: Request): Promise<Response> {
   return new Response("Not Found\n", { status: 404 });
 }
 
-const port = Number(process.env.PORT ?? 8080);
+const port = portFromEnv(8080);
 const server = http.openServer({ app, host: process.env.HOST ?? "127.0.0.1", port });
 const [host, bound] = server.eha;
 console.log(`hio-ts demo on http://${host}:${bound}/  (Ctrl-C stops it)`);

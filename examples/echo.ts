@@ -2,10 +2,11 @@
  * The echo server the conformance corpus expects: every request is answered 200 with JSON
  * {method, target, headers, body}: the target as received, every field line in order.
  *
- *   PORT=8080 npx tsx examples/echo.ts
+ *   PORT=8080 npx tsx examples/echo.ts   # PORT=0 picks a free port
  */
 import { Doist, http } from "../src/index.ts";
 import type { HttpEnv } from "../src/index.ts";
+import { portFromEnv } from "./env.ts";
 
 export function echo(_request: Request, env: HttpEnv): Response {
   const r = env.requestant;
@@ -17,7 +18,7 @@ export function echo(_request: Request, env: HttpEnv): Response {
   });
 }
 
-const port = Number(process.env.PORT ?? 8080);
+const port = portFromEnv(8080);
 const host = process.env.HOST ?? "127.0.0.1";
 const server = http.openServer({ app: echo, host, port });
 const limit = process.env.LIMIT === undefined ? null : Number(process.env.LIMIT); // tyme to run, else until Ctrl-C

@@ -1,14 +1,15 @@
 /**
  * Hello World over hio-ts: the benchmark subject, run as a user would, a ServerDoer in a Doist.
  *
- *   PORT=8080 npx tsx examples/hello.ts
+ *   PORT=8080 npx tsx examples/hello.ts   # PORT=0 picks a free port
  *   TOCK=0 PORT=8080 npx tsx examples/hello.ts   # TOCK: the Doist's tock (default 1/1024)
  */
 import { Doist, http } from "../src/index.ts";
+import { portFromEnv } from "./env.ts";
 
 const hello = (): Response => new Response("Hello World!", { headers: { "content-type": "text/plain" } });
 
-const port = Number(process.env.PORT ?? 8080);
+const port = portFromEnv(8080);
 const host = process.env.HOST ?? "127.0.0.1";
 const server = http.openServer({ app: hello, host, port });
 const limit = process.env.LIMIT === undefined ? null : Number(process.env.LIMIT); // tyme to run, else until Ctrl-C

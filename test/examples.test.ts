@@ -89,6 +89,14 @@ describe("example servers", () => {
     expect(await exited).toBe(0);
   }
 
+  it("a PORT that is not a port stops the server with one line saying what to give", async () => {
+    for (const name of ["hello", "echo", "hono", "demo", "cluster"]) {
+      const { output, exited } = start(name, { PORT: "abc", HOST: "127.0.0.1", LIMIT: "60" });
+      expect(await exited).toBe(2);
+      expect(output().trim()).toBe('PORT must be a port number from 0 to 65535 (0 picks a free port), not "abc": give e.g. PORT=8080, or PORT=0 for any free port');
+    }
+  });
+
   it("hello answers Hello World! as text/plain", async () => {
     await serve("hello", async (base) => {
       const response = await fetch(base);

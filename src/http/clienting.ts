@@ -4,6 +4,7 @@
  * appends it to `responses`; server-sent events go to `events` as they arrive. ClientDoer runs
  * a Client in a Doist: enter winds and opens, recur services, exit closes.
  */
+import { port as checkPort } from "../base/options.ts";
 import { ServicingDoer } from "../base/servicing.ts";
 import type { DoerOptions } from "../base/doing.ts";
 import { Tymer } from "../base/tyming.ts";
@@ -98,6 +99,8 @@ export class Client implements Disposable {
       connector.reconnectable = false; // reconnects are this client's to make
       if (tymth !== null) connector.wind(tymth);
     } else {
+      if (ha) checkPort("http.Client port", ha[1]);
+      else if (port !== undefined) checkPort("http.Client port", port);
       const given: [string, number | undefined] = ha ? [ha[0], ha[1]]
         : url ? [url.hostname.replace(/^\[(.*)\]$/, "$1"), url.port ? Number(url.port) : port] : [hostname, port];
       [this.hostname, this.port] = normalizeHostPort(given[0], given[1], defaultPort(chosen));

@@ -11,6 +11,7 @@ import { Doist } from "../base/doist.ts";
 import { externalize, normalizeHost } from "../tcp/conduit.ts";
 import type { Address } from "../tcp/conduit.ts";
 import { listenError } from "../tcp/serving.ts";
+import { port as checkPort } from "../base/options.ts";
 import { Server, ServerDoer } from "./serving.ts";
 import type { ServerOptions } from "./serving.ts";
 import type { FetchApp } from "./stewarding.ts";
@@ -323,6 +324,7 @@ let served = false;
  * }
  */
 export function serveCluster(options: ClusterOptions): ClusterPrimary | ClusterWorker {
+  checkPort("http.serveCluster port", options.port ?? 0); // before forking workers that would all fail
   if (served) throw new Error("http.serveCluster runs once per process");
   served = true;
   if (cluster.isWorker) return new ClusterWorker(options);

@@ -5,7 +5,7 @@
  * `read()` answers 0 when the head is sound, else the status to answer (400, 413, 501) and a reason
  * in `detail`. One Framing is reused from request to request.
  */
-import { CLOSE, KEEP_ALIVE, connectionOptions, splitList } from "./httping.ts";
+import { CLOSE, CharClass, HTAB, KEEP_ALIVE, QDTEXT, SP, TCHAR, connectionOptions } from "./httping.ts";
 import { Kind } from "./scanning.ts";
 import type { FieldScanner } from "./scanning.ts";
 
@@ -42,7 +42,7 @@ export class Framing {
           break;
         case Kind.TransferEncoding:
           codings ??= [];
-          for (const coding of splitList(fields.value(i))) codings.push(codingName(coding));
+          if (!transferCodings(fields.value(i), codings)) return this.#fail(400, "Transfer-Encoding is not a list of transfer codings");
           break;
         case Kind.Connection: {
           const bits = connectionOptions(fields.value(i));
@@ -95,8 +95,81 @@ export class Framing {
  */
 const URI_HOST = /^(?:\[[0-9A-Za-z:.!$&'()*+,;=~_-]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
 
-/** The coding's name from `name *( OWS ";" OWS parameter )`, lowercased. */
-function codingName(coding: string): string {
-  const semi = coding.indexOf(";");
-  return (semi < 0 ? coding : coding.slice(0, semi)).trimEnd().toLowerCase();
+const COMMA = 0x2c;
+const SEMI = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Adds the lowercased coding names of a Transfer-Encoding value to `into` and says whether the
+ * value is `#transfer-coding` (RFC 9112 §6.1, RFC 9110 §5.6.1, §10.1.4):
+ * `token *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) )`, elements separated by
+ * commas, empty elements ignored. OWS is SP and HTAB only, so `chunked` followed by a no-break
+ * space (0xA0) or any other byte is not `chunked`.
+ */
+export function transferCodings(value: string, into: string[]): boolean {
+  const n = value.length;
+  let i = 0;
+  for (;;) {
+    i = skipOWS(value, i);
+    if (i === n) return true;
+    if (value.charCodeAt(i) === COMMA) {
+      i += 1;
+      continue;
+    }
+    const nameEnd = tokenEnd(value, i);
+    if (nameEnd === i) return false;
+    into.push(value.slice(i, nameEnd).toLowerCase());
+    i = nameEnd;
+    for (;;) {
+      i = skipOWS(value, i);
+      if (i === n) return true;
+      const c = value.charCodeAt(i);
+      if (c === COMMA) {
+        i += 1;
+        break;
+      }
+      if (c !== SEMI) return false;
+      i = skipOWS(value, i + 1);
+      const parameterEnd = tokenEnd(value, i);
+      if (parameterEnd === i) return false;
+      i = skipOWS(value, parameterEnd);
+      if (value.charCodeAt(i) !== EQUALS) return false;
+      i = skipOWS(value, i + 1);
+      if (value.charCodeAt(i) === DQUOTE) {
+        i = quotedEnd(value, i);
+        if (i < 0) return false;
+      } else {
+        const valueEnd = tokenEnd(value, i);
+        if (valueEnd === i) return false;
+        i = valueEnd;
+      }
+    }
+  }
+}
+
+function skipOWS(text: string, i: number): number {
+  while (i < text.length && (text.charCodeAt(i) === SP || text.charCodeAt(i) === HTAB)) i++;
+  return i;
+}
+
+function tokenEnd(text: string, i: number): number {
+  while (i < text.length && text.charCodeAt(i) < 256 && CharClass[text.charCodeAt(i)]! & TCHAR) i++;
+  return i;
+}
+
+/** Offset just past the quoted-string starting at `i` (a DQUOTE), or -1 when it is not one. */
+function quotedEnd(text: string, i: number): number {
+  for (i += 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === DQUOTE) return i + 1;
+    if (c === BACKSLASH) {
+      i += 1;
+      const escaped = text.charCodeAt(i);
+      // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+      if (!(escaped === HTAB || (escaped >= 0x20 && escaped <= 0xff && escaped !== 0x7f))) return -1;
+    } else if (c > 0xff || !(CharClass[c]! & QDTEXT)) return -1;
+  }
+  return -1;
 }

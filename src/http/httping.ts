@@ -88,37 +88,92 @@ export function statusReason(status: number): string {
 }
 
 export interface HTTPErrorOptions {
+  /** An integer from 100 to 599. */
   status: number;
+  /** The status line's reason-phrase (no CR, LF or other controls but HTAB). */
   reason?: string;
   title?: string;
   detail?: string;
   fault?: number | null;
+  /** Extra response fields: token names, values without CR, LF or NUL. */
   headers?: Record<string, string>;
 }
+
+const CALL_FORM = 'new HTTPError({ status: 418, title: "..." })';
 
 /**
  * hio's HTTPError: an error an app (or the parser) raises to be answered with its status.
  * `reason` defaults to the table's phrase ("Unknown" off the table); `render()` gives the body.
+ *
+ * Whatever goes on the wire is checked here, once: the status is an integer from 100 to 599,
+ * the reason and headers cannot break the head. A bad one throws (TypeError for the wrong
+ * shape, RangeError for a status out of range), so an app that throws such an error gets a
+ * 500 and its mistake reported to `onError`, never `HTTP/1.1 1000 Unknown`. The fields are
+ * getters (assigning one throws a TypeError), the headers are frozen, and only an object this
+ * constructor built is an instance.
  */
 export class HTTPError extends Error {
-  readonly status: number;
-  readonly reason: string;
-  readonly title: string;
-  readonly detail: string;
-  readonly fault: number | null;
-  readonly headers: Record<string, string>;
+  readonly #status: number;
+  readonly #reason: string;
+  readonly #title: string;
+  readonly #detail: string;
+  readonly #fault: number | null;
+  readonly #headers: Readonly<Record<string, string>>;
 
-  constructor({ status, reason = "", title = "", detail = "", fault = null, headers }: HTTPErrorOptions) {
-    const code = Math.trunc(Number(status));
-    const phrase = reason ? String(reason) : statusReason(code);
-    super(`${code} ${phrase}${title ? `: ${title}` : ""}${detail ? ` (${detail})` : ""}`);
+  constructor(options: HTTPErrorOptions) {
+    if (typeof options !== "object" || options === null || Array.isArray(options) || arguments.length > 1) {
+      const given = Array.from(arguments, (arg) => (typeof arg === "string" ? JSON.stringify(arg) : String(arg))).join(", ");
+      throw new TypeError(`HTTPError takes one options object: ${CALL_FORM}, not new HTTPError(${given})`);
+    }
+    const { status, reason = "", title = "", detail = "", fault = null, headers } = options;
+    const code = checkedStatus(status);
+    const phrase = reason === "" ? statusReason(code) : checkedReason(reason);
+    const fields = checkedHeaders(headers);
+    if (fault !== null && fault !== undefined && (typeof fault !== "number" || !Number.isFinite(fault))) {
+      throw new TypeError(`HTTPError fault must be a number or null, not ${String(fault)}`);
+    }
+    const [titled, detailed] = [String(title), String(detail)];
+    super(`${code} ${phrase}${titled ? `: ${titled}` : ""}${detailed ? ` (${detailed})` : ""}`);
     this.name = "HTTPError";
-    this.status = code;
-    this.reason = phrase;
-    this.title = title;
-    this.detail = detail;
-    this.fault = fault === null || fault === undefined ? null : Math.trunc(Number(fault));
-    this.headers = { ...(headers ?? {}) };
+    this.#status = code;
+    this.#reason = phrase;
+    this.#title = titled;
+    this.#detail = detailed;
+    this.#fault = fault === null || fault === undefined ? null : Math.trunc(fault);
+    this.#headers = fields;
+  }
+
+  /** An integer from 100 to 599. */
+  get status(): number {
+    return this.#status;
+  }
+
+  /** The status line's reason-phrase. */
+  get reason(): string {
+    return this.#reason;
+  }
+
+  get title(): string {
+    return this.#title;
+  }
+
+  get detail(): string {
+    return this.#detail;
+  }
+
+  get fault(): number | null {
+    return this.#fault;
+  }
+
+  /** Extra response fields (frozen). */
+  get headers(): Readonly<Record<string, string>> {
+    return this.#headers;
+  }
+
+  /** True only for objects this constructor built (a subclass's too), not for look-alikes. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && #status in value
+      && Function.prototype[Symbol.hasInstance].call(this, value);
   }
 
   /**
@@ -132,6 +187,50 @@ export class HTTPError extends Error {
     }
     return `${this.status} ${this.reason}\n${this.title}\n${this.detail}\n${this.fault ?? ""}`;
   }
+}
+
+/** An HTTP status for HTTPError: an integer from 100 to 599 (RFC 9110 §15). */
+function checkedStatus(status: unknown): number {
+  if (typeof status !== "number") {
+    throw new TypeError(`HTTPError status must be a number from 100 to 599: ${CALL_FORM}, not ${typeof status === "string" ? JSON.stringify(status) : String(status)}`);
+  }
+  if (!Number.isInteger(status) || status < 100 || status > 599) {
+    throw new RangeError(`HTTPError status must be an integer from 100 to 599, not ${status}`);
+  }
+  return status;
+}
+
+/** reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) (RFC 9112 §4). */
+function checkedReason(reason: unknown): string {
+  const text = String(reason);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff || (c !== HTAB && !(CharClass[c]! & (FVCHAR | WS)))) {
+      throw new TypeError(`HTTPError reason must be a reason-phrase (no CR, LF or other controls), not ${JSON.stringify(text)}`);
+    }
+  }
+  return text;
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Extra fields: token names; values of field-vchar, SP and HTAB (RFC 9110 §5.5), no CR, LF or NUL. */
+function checkedHeaders(headers: unknown): Readonly<Record<string, string>> {
+  if (headers === undefined || headers === null) return NO_HEADERS;
+  if (typeof headers !== "object") throw new TypeError(`HTTPError headers must be an object of name: value, not ${String(headers)}`);
+  const out: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(headers)) {
+    const value = String(raw);
+    if (!isToken(name)) throw new TypeError(`HTTPError header name ${JSON.stringify(name)} is not a token`);
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 0xff || !(CharClass[c]! & (FVCHAR | WS))) {
+        throw new TypeError(`HTTPError header ${name} has a value with CR, LF or another control: ${JSON.stringify(value)}`);
+      }
+    }
+    out[name] = value;
+  }
+  return Object.freeze(out);
 }
 
 let dateSecond = -1;

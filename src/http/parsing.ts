@@ -25,9 +25,12 @@ import { Qargs, splitTarget } from "./targeting.ts";
 export interface RequestLimits {
   /** Request line bytes, CRLF excluded (414). */
   maxLine: number;
-  /** Whole header section bytes, final empty line included (431); also for trailers. */
+  /**
+   * Whole header section bytes, final empty line included (431); also for trailers. This is
+   * the limit that matters: any number of fields fit in it, up to `maxHeaders`.
+   */
   maxHeaderBytes: number;
-  /** Header field lines (431); also for trailers. */
+  /** Header field lines (431); also for trailers. At least node:http's 2,000 by default. */
   maxHeaders: number;
   /** Body bytes, declared or dechunked (413). */
   maxBody: number;
@@ -38,7 +41,7 @@ export interface RequestLimits {
 export const RequestLimitDefaults: Readonly<Required<RequestLimits>> = Object.freeze({
   maxLine: 8192,
   maxHeaderBytes: 65536,
-  maxHeaders: 100,
+  maxHeaders: 2000,
   maxBody: 16 * 1024 * 1024,
   maxChunkLine: 4096,
 });

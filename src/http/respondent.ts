@@ -9,7 +9,8 @@ import { Accrual, ChunkScanner } from "./chunking.ts";
 import { EventSource } from "./eventing.ts";
 import type { ServerSentEvent } from "./eventing.ts";
 import { Hict } from "./hicting.ts";
-import { CLOSE, CR, HTTPException, KEEP_ALIVE, LF, PrematureClosure, connectionOptions, jsonOf, splitList } from "./httping.ts";
+import { CLOSE, CR, HTTPException, KEEP_ALIVE, LF, PrematureClosure, connectionOptions, jsonOf } from "./httping.ts";
+import { transferCodings } from "./framing.ts";
 import { DONE, FieldScanner, Kind, MORE } from "./scanning.ts";
 import { StatusLineScanner } from "./statusing.ts";
 
@@ -263,7 +264,8 @@ export class Respondent {
       switch (fields.kinds[i]) {
         case Kind.TransferEncoding:
           codings ??= [];
-          for (const coding of splitList(fields.value(i))) codings.push(coding.split(";")[0]!.trim().toLowerCase());
+          // A malformed value (say chunked and a no-break space) is no coding: not chunked.
+          if (!transferCodings(fields.value(i), codings)) codings.push("");
           break;
         case Kind.Connection: {
           const bits = connectionOptions(fields.value(i));

@@ -207,8 +207,13 @@ export class FieldScanner {
     this.#phase = Field.LineStart;
   }
 
+  /**
+   * Scans on from where the last call stopped. A section of `maxBytes` bytes (its empty line
+   * included) is whole; once that many are in without its end, the answer is 431, as it is
+   * when a field line would be number `maxCount + 1`.
+   */
   scan(buf: Uint8Array, maxBytes: number, maxCount: number): number {
-    const end = Math.min(buf.length, this.start + maxBytes + 1);
+    const end = Math.min(buf.length, this.start + maxBytes);
     let p = this.#pos;
     let phase: number = this.#phase;
     try {
@@ -217,7 +222,7 @@ export class FieldScanner {
           case Field.LineStart: {
             const b = buf[p] as number;
             if (CharClass[b]! & TCHAR) {
-              if (this.count >= maxCount) return this.#fail(431, "too many header fields");
+              if (this.count >= maxCount) return this.#fail(431, `more than ${maxCount} field lines`);
               this.#nameStart = p;
               phase = Field.Name;
             } else if (b === CR) {
@@ -278,7 +283,7 @@ export class FieldScanner {
             return DONE;
         }
       }
-      if (p - this.start > maxBytes) return this.#fail(431, "header section too large");
+      if (p - this.start >= maxBytes) return this.#fail(431, `field section over the limit of ${maxBytes} bytes`);
       return MORE;
     } finally {
       this.#pos = p;

@@ -4,6 +4,7 @@
  * a Doist: enter opens, recur services, exit closes.
  */
 import type { DoerOptions } from "../base/doing.ts";
+import { port as checkPort } from "../base/options.ts";
 import { ServicingDoer } from "../base/servicing.ts";
 import type { Tymth } from "../base/tyming.ts";
 import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
@@ -86,6 +87,7 @@ export class BareServer implements Disposable {
     steward,
     onError,
   }: BareServerOptions = {}) {
+    checkPort("http server port", ha ? ha[1] : port);
     const tls = keypath !== undefined && certpath !== undefined;
     this.deadlines = deadlinesOf(deadlines, tymeout);
     const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network,

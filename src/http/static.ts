@@ -2,15 +2,19 @@
  * StaticSink: hio's static file app (`StaticSink`) as a fetch handler that serves one
  * directory under a base path, safely (RFC 9110 §17.3) and with validators and ranges.
  */
-import { constants as fsConstants } from "node:fs";
+import { constants as fsConstants, statSync } from "node:fs";
 import { open, realpath, stat } from "node:fs/promises";
 import type { BigIntStats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
+import { positiveInt, nonNegativeInt } from "../base/options.ts";
 
 export interface StaticSinkOptions {
-  /** Directory served; its real path (symlinks resolved) bounds everything served. */
+  /**
+   * Directory served, which must exist when the sink is made (relative: from the working
+   * directory); its real path (symlinks resolved) bounds everything served.
+   */
   root: string;
   /** URL path prefix the sink owns; `${base}` and `${base}/` serve the root's index. */
   base?: string;
@@ -75,11 +79,21 @@ export class StaticSink {
     wholeLimit = StaticSink.WholeLimit,
     chunkSize = StaticSink.ChunkSize,
   }: StaticSinkOptions) {
+    if (typeof root !== "string" || root === "") {
+      throw new TypeError(`StaticSink root must be the path of the directory to serve, not ${root === "" ? '""' : String(root)}`);
+    }
     this.root = path.resolve(root);
+    checkRoot(root, this.root);
+    if (typeof base !== "string" || (base !== "" && !base.startsWith("/"))) {
+      throw new TypeError(`StaticSink base must be a URL path starting with "/" (such as "/static"), not ${JSON.stringify(base)}`);
+    }
     this.base = base.endsWith("/") ? base.slice(0, -1) : base;  // "/" mounts at the top
+    if (index !== null && (typeof index !== "string" || index === "" || /[/\\\0]/.test(index) || index === "." || index === "..")) {
+      throw new TypeError(`StaticSink index must be a file name (such as "index.html") or null, not ${JSON.stringify(index)}`);
+    }
     this.index = index;
-    this.wholeLimit = Math.max(0, wholeLimit);
-    this.chunkSize = Math.max(1, chunkSize);
+    this.wholeLimit = nonNegativeInt("StaticSink wholeLimit", wholeLimit);
+    this.chunkSize = positiveInt("StaticSink chunkSize", chunkSize);
   }
 
   /** Answers one request; bound, so `app = sink.fetch` works. Never rejects. */
@@ -225,6 +239,27 @@ export class StaticSink {
   }
 }
 
+/**
+ * A sink whose root is missing would answer 404 to everything with nothing said: the root must
+ * be a directory when the sink is made. Throws an Error saying which path and what to do.
+ */
+function checkRoot(given: string, resolved: string): void {
+  const where = given === resolved ? `"${resolved}"` : `"${given}" (${resolved}, from the working directory ${process.cwd()})`;
+  let stats;
+  try {
+    stats = statSync(resolved);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw new Error(`StaticSink root ${where} does not exist: create it, or give root the directory to serve`);
+    }
+    throw new Error(`StaticSink root ${where} cannot be read (${code ?? (error as Error).message}): check its permissions`);
+  }
+  if (!stats.isDirectory()) {
+    throw new Error(`StaticSink root ${where} is not a directory: give root the directory that holds the files to serve`);
+  }
+}
+
 /** The request target (path and query) of an absolute URL, as its bytes stand. */
 function targetOf(url: string): string {
   const scheme = url.indexOf("://");
@@ -271,12 +306,16 @@ function opaque(tag: string): string {
   return tag.startsWith("W/") ? tag.slice(2) : tag;
 }
 
-/** RFC 9110 §13.1.2–3 for GET/HEAD: If-None-Match (weak compare) wins over If-Modified-Since. */
+/** A field value without leading and trailing OWS: SP and HTAB only (RFC 9110 §5.6.3). */
+function trimOWS(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, "");
+}
+
 /** RFC 9110 §13.2.2 steps 1-2: If-Match (strong comparison), else If-Unmodified-Since. */
 function preconditionFailed(headers: Headers, etag: string, mtimeMs: number): boolean {
   const match = headers.get("if-match");
   if (match !== null) {
-    if (match.trim() === "*") return false;
+    if (trimOWS(match) === "*") return false;
     return !(match.match(EntityTag) ?? []).some((tag) => tag === etag); // W/ tags never match
   }
   const since = headers.get("if-unmodified-since");
@@ -285,10 +324,11 @@ function preconditionFailed(headers: Headers, etag: string, mtimeMs: number): bo
   return !Number.isNaN(sinceMs) && Math.floor(mtimeMs / 1000) * 1000 > sinceMs;
 }
 
+/** RFC 9110 §13.1.2–3 for GET/HEAD: If-None-Match (weak compare) wins over If-Modified-Since. */
 function notModified(headers: Headers, etag: string, mtimeMs: number): boolean {
   const noneMatch = headers.get("if-none-match");
   if (noneMatch !== null) {
-    if (noneMatch.trim() === "*") return true;
+    if (trimOWS(noneMatch) === "*") return true;
     const tags = noneMatch.match(EntityTag) ?? [];
     return tags.some((tag) => opaque(tag) === etag);
   }
@@ -305,7 +345,7 @@ function ifRangeHolds(
   mtimeMs: number,
 ): boolean {
   if (ifRange === null) return true;
-  const value = ifRange.trim();
+  const value = trimOWS(ifRange);
   if (value.startsWith('"')) return value === validators.ETag;
   if (value.startsWith("W/")) return false;
   const dateMs = Date.parse(value);
@@ -317,11 +357,11 @@ function ifRangeHolds(
  * Invalid syntax and multiple ranges are ignored ("whole"), as §14.2 allows.
  */
 function pickRange(field: string, size: number): RangePick {
-  const match = /^\s*bytes\s*=\s*(.*)$/i.exec(field);
+  const match = /^[ \t]*bytes[ \t]*=[ \t]*(.*)$/i.exec(field);
   if (match === null) return "whole";
-  const specs = match[1]!.split(",").map((spec) => spec.trim()).filter((spec) => spec !== "");
+  const specs = match[1]!.split(",").map(trimOWS).filter((spec) => spec !== "");
   if (specs.length !== 1) return "whole";
-  const spec = /^(\d*)\s*-\s*(\d*)$/.exec(specs[0]!);
+  const spec = /^([0-9]*)[ \t]*-[ \t]*([0-9]*)$/.exec(specs[0]!);
   if (spec === null) return "whole";
   const [, first = "", last = ""] = spec;
   if (first === "") {

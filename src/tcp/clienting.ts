@@ -4,6 +4,7 @@
  * Real sockets, or a MemoryNetwork when given.
  */
 import net from "node:net";
+import { port as checkPort } from "../base/options.ts";
 import { Tymer } from "../base/tyming.ts";
 import type { Tymth } from "../base/tyming.ts";
 import { keyOf, normalizeHost, SocketConduit } from "./conduit.ts";
@@ -67,6 +68,7 @@ export class Client extends Link {
                 ...rest }: ClientOptions = {}) {
     super(rest);
     const [hostname, hport] = ha ?? [host, port];
+    checkPort("tcp.Client port", hport);
     this.hostname = hostname;
     this.ha = [normalizeHost(hostname === "" ? "127.0.0.1" : hostname), hport];
     this.tymeout = tymeout;

@@ -4,6 +4,7 @@
  * txbs, so a doer drives it once per tick. Real sockets, or a MemoryNetwork when given.
  */
 import net from "node:net";
+import { port as checkPort } from "../base/options.ts";
 import { Tymee } from "../base/tyming.ts";
 import { positiveInt } from "../base/options.ts";
 import type { TymeeOptions, Tymth } from "../base/tyming.ts";
@@ -86,6 +87,7 @@ export class Server extends Tymee {
                 rxbsHighWater = Link.RxbsHighWater, rxbsLimit = Link.RxbsLimit }: ServerOptions = {}) {
     super({ tymth });
     this.ha = ha ?? [host, port];
+    checkPort("tcp.Server port", this.ha[1]); // net would wrap 70000 to 4464 and take NaN as any port
     this.eha = externalize([normalizeHost(this.ha[0]), this.ha[1]]);
     this.tymeout = tymeout;
     this.bufsize = bufsize;

@@ -3,6 +3,7 @@ import {
   BadRequestLine, BadStatusLine, CharClass, FVCHAR, HTTPError, HTTPException, HexValue, LineTooLong, PrematureClosure,
   QDTEXT, TCHAR, UnknownProtocol, httpDate1123, isToken, latin1, splitList, statusReason, unquote,
 } from "../../src/http/httping.ts";
+import type { HTTPErrorOptions } from "../../src/http/httping.ts";
 import { Qargs, splitTarget } from "../../src/http/targeting.ts";
 
 describe("HTTPError (S6)", () => {
@@ -16,9 +17,60 @@ describe("HTTPError (S6)", () => {
   });
 
   it("calls a status off the table Unknown and renders every field", () => {
-    const error = new HTTPError({ status: 700, title: "Validation Error", detail: "Bad mojo", fault: 50 });
+    const error = new HTTPError({ status: 599, title: "Validation Error", detail: "Bad mojo", fault: 50 });
     expect(error.reason).toBe("Unknown");
-    expect(error.render()).toBe("700 Unknown\nValidation Error\nBad mojo\n50");
+    expect(error.render()).toBe("599 Unknown\nValidation Error\nBad mojo\n50");
+  });
+
+  it("refuses a status that is not an integer from 100 to 599 (hio takes any)", () => {
+    for (const status of [0, 99, 600, 1000, -1, 418.5, NaN, Infinity]) {
+      expect(() => new HTTPError({ status })).toThrow(new RangeError(`HTTPError status must be an integer from 100 to 599, not ${status}`));
+    }
+    expect(() => new HTTPError({ status: "418" as unknown as number })).toThrow(TypeError);
+    expect(() => new HTTPError({} as HTTPErrorOptions)).toThrow(/status must be a number from 100 to 599: new HTTPError\(\{ status: 418, title: "\.\.\." \}\), not undefined/);
+    expect([new HTTPError({ status: 100 }).status, new HTTPError({ status: 599 }).status]).toEqual([100, 599]);
+  });
+
+  it("names the call form when given positional arguments or no object", () => {
+    const construct = (...args: unknown[]) => () => Reflect.construct(HTTPError, args);
+    const form = 'HTTPError takes one options object: new HTTPError({ status: 418, title: "..." })';
+    expect(construct(418, "I'm a teapot")).toThrow(new TypeError(`${form}, not new HTTPError(418, "I'm a teapot")`));
+    expect(construct(418)).toThrow(new TypeError(`${form}, not new HTTPError(418)`));
+    expect(construct()).toThrow(new TypeError(`${form}, not new HTTPError()`));
+    expect(construct(null)).toThrow(TypeError);
+    expect(construct([418])).toThrow(TypeError);
+    expect(construct({ status: 418 }, "extra")).toThrow(TypeError);
+  });
+
+  it("refuses a reason or headers that would break the response head", () => {
+    expect(() => new HTTPError({ status: 400, reason: "Bad\r\nSet-Cookie: a=b" })).toThrow(/reason must be a reason-phrase/);
+    expect(() => new HTTPError({ status: 400, reason: "Bad\u0100" })).toThrow(TypeError);
+    expect(new HTTPError({ status: 400, reason: "Bad\there caf\u00e9" }).reason).toBe("Bad\there caf\u00e9");
+    expect(() => new HTTPError({ status: 503, headers: { "Retry-After": "5\r\nX: y" } })).toThrow(/header Retry-After has a value with CR, LF/);
+    expect(() => new HTTPError({ status: 503, headers: { "Retry After": "5" } })).toThrow(/header name "Retry After" is not a token/);
+    expect(() => new HTTPError({ status: 503, headers: { "x": "\0" } })).toThrow(TypeError);
+    expect(() => new HTTPError({ status: 503, fault: "x" as unknown as number })).toThrow(/fault must be a number or null/);
+  });
+
+  it("cannot be given another status after construction, nor faked without the constructor", () => {
+    const error = new HTTPError({ status: 418, headers: { "x-a": "1" } });
+    expect(() => {
+      (error as { status: number }).status = 1000;
+    }).toThrow(TypeError);
+    expect(() => {
+      (error.headers as Record<string, string>)["x-b"] = "2\r\n";
+    }).toThrow(TypeError);
+    expect(error.status).toBe(418);
+    const fake = Object.create(HTTPError.prototype) as HTTPError;
+    expect(fake instanceof HTTPError).toBe(false);
+    expect({ status: 418 } instanceof HTTPError).toBe(false);
+    class Teapot extends HTTPError {
+      constructor() {
+        super({ status: 418 });
+      }
+    }
+    const teapot = new Teapot();
+    expect([teapot instanceof HTTPError, teapot instanceof Teapot, error instanceof Teapot]).toEqual([true, true, false]);
   });
 
   it("renders as JSON with a two-space indent", () => {

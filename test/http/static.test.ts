@@ -286,9 +286,30 @@ describe("StaticSink path safety", () => {
     expect((await get(linked, "/static/link-out.txt")).status).toBe(404);
   });
 
-  it("answers 404 while the root does not exist, then serves it once it does", async () => {
+  it("refuses a root that is missing or not a directory, saying which path and what to do", () => {
+    const missing = path.join(tmp, "missing");
+    expect(() => new StaticSink({ root: missing }))
+      .toThrow(`StaticSink root "${missing}" does not exist: create it, or give root the directory to serve`);
+    const file = path.join(tmp, "root", "inside.txt");
+    expect(() => new StaticSink({ root: file }))
+      .toThrow(`StaticSink root "${file}" is not a directory: give root the directory that holds the files to serve`);
+    expect(() => new StaticSink({ root: "surely-not-here" }))
+      .toThrow(new RegExp(`^StaticSink root "surely-not-here" \\(${path.resolve("surely-not-here").replace(/[.\\/]/g, "\\$&")}, from the working directory .*\\) does not exist`));
+    expect(() => new StaticSink({ root: "" })).toThrow(TypeError);
+  });
+
+  it("refuses options that cannot work: a base without /, an index that is a path, sizes out of range", () => {
+    expect(() => new StaticSink({ root, base: "static" })).toThrow('StaticSink base must be a URL path starting with "/" (such as "/static"), not "static"');
+    expect(() => new StaticSink({ root, index: "../x.html" })).toThrow(/index must be a file name/);
+    expect(() => new StaticSink({ root, chunkSize: 0 })).toThrow(new RangeError("StaticSink chunkSize must be an integer of at least 1, not 0"));
+    expect(() => new StaticSink({ root, wholeLimit: NaN })).toThrow(RangeError);
+  });
+
+  it("answers 404 while a root removed after construction is gone, then serves it once it is back", async () => {
     const later = path.join(tmp, "later");
+    mkdirSync(later);
     const sinkLater = new StaticSink({ root: later });
+    rmSync(later, { recursive: true });
     expect((await get(sinkLater, "/static/a.txt")).status).toBe(404);
     mkdirSync(later);
     writeFileSync(path.join(later, "a.txt"), "arrived\n");
