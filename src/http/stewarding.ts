@@ -316,7 +316,8 @@ export class Steward {
 
   /** Answers a request that did not arrive in time with 408 and closes once it has gone out. */
   #refuse(): void {
-    const message = errorMessage(TIMEOUT, { name: this.name, persisted: false, chunkable: true });
+    const head = this.requestant.method === "HEAD"; // known once its request line is in
+    const message = errorMessage(TIMEOUT, { name: this.name, persisted: false, chunkable: true, head });
     this.remoter.tx(message.bytes);
     this.stepper.step(FAILED);
     this.stepper.step(LAST);
