@@ -4,7 +4,6 @@
  * view into one backing array, compacted or grown only when an append needs room.
  */
 
-const latin1 = new TextDecoder("latin1");
 const utf8 = new TextDecoder("utf-8");
 
 export class ByteBuffer {
@@ -108,7 +107,10 @@ export class ByteBuffer {
 
   /** Unread bytes decoded as text (latin1 keeps one char per byte). */
   toString(encoding: "utf-8" | "latin1" = "utf-8"): string {
-    return (encoding === "latin1" ? latin1 : utf8).decode(this.view());
+    // Buffer's latin1 keeps one char per byte; TextDecoder("latin1") is windows-1252 (WHATWG),
+    // which Node 24 follows: 0x80-0x9F would become other characters there.
+    if (encoding === "latin1") return this.#buf.toString("latin1", this.#head, this.#tail);
+    return utf8.decode(this.view());
   }
 
   #reserve(n: number): void {

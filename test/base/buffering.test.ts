@@ -62,3 +62,13 @@ describe("ByteBuffer", () => {
     }), { seed: 7, numRuns: 300 });
   });
 });
+
+describe("ByteBuffer as latin1 text", () => {
+  it("keeps one char per byte for every byte, 0x80-0x9F included, on every Node", () => {
+    const buffer = new ByteBuffer();
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    buffer.push(bytes);
+    const text = buffer.toString("latin1");
+    expect([...text].map((char) => char.charCodeAt(0))).toEqual([...bytes]);
+  });
+});
