@@ -418,7 +418,8 @@ async function main(): Promise<void> {
     if (aborted()) return;
     const judged = bars(runs, settings);
     perNode.push({ node: `Node ${version}`, bars: judged });
-    console.log(`\n### Node ${version} (${((Date.now() - began) / 1000).toFixed(0)} s)\n`);
+    const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
+    console.log(`\n### Node ${version} (${((Date.now() - began) / 1000).toFixed(0)} s; load average after: ${load})\n`);
     console.log(nodeTable(runs, settings, judged));
     const saturated = saturatedLoaders(runs);
     if (saturated.length > 0) console.log(`\nLoader at ≥90% of its core (req/s there is the loader's ceiling, not the server's): ${saturated.join("; ")}`);

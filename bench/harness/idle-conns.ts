@@ -4,8 +4,8 @@
  * stdin, each answered by one JSON line on stdout:
  *
  *   {"cmd":"open","host":"127.0.0.1","port":8080,"count":10000,"path":"/"}
- *       opens `count` connections (a bounded number of connects in flight, so the listen
- *       backlog never overflows), sends one GET on each and waits for its whole answer
+ *       opens `count` connections (a bounded number at a time, so the listen backlog never
+ *       overflows), sends one GET on each and waits for its whole answer
  *   {"cmd":"refresh"}  one more GET on every open connection, all at once (restarts the
  *                      servers' keep-alive timers, which close connections idle for 5 s)
  *   {"cmd":"count"}    how many are still open (not closed by the server)
@@ -29,7 +29,10 @@ interface Conn {
   done: ((ok: boolean) => void) | null;
 }
 
-/** Connects in flight at once: below the servers' listen backlog (511). */
+/**
+ * Connections opening at once, each until its first answer is in (so it was accepted): fewer
+ * than the servers' listen backlog (511), which never overflows into SYN retries.
+ */
 const INFLIGHT = 400;
 /** Longest wait for a connect or an answer. */
 const TIMEOUT_MS = 10_000;
@@ -39,7 +42,7 @@ const OPEN_DEADLINE_MS = 20_000;
  * While the others are still opening, a connection quiet this long is asked once more: the
  * servers close keep-alive connections idle for 5 s, and opening 10,000 can take longer than that.
  */
-const KEEP_MS = 2_000;
+const KEEP_MS = 3_000;
 const conns: Conn[] = [];
 let request = "";
 
@@ -109,9 +112,9 @@ function connect(host: string, port: number): Promise<Conn | null> {
 }
 
 /**
- * Opens `count` connections, each sending its GET as soon as it is connected (the next connect
- * does not wait for the answer), and waits for every first answer. Meanwhile connections quiet
- * for KEEP_MS are asked again, so none reaches a server's keep-alive timeout before all are open.
+ * Opens `count` connections, INFLIGHT at a time, each sending its GET once connected and waiting
+ * for the answer. Meanwhile connections quiet for KEEP_MS are asked again, so none reaches a
+ * server's keep-alive timeout before all are open.
  */
 async function open(host: string, port: number, count: number, path: string) {
   request = `GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`;
@@ -121,19 +124,17 @@ async function open(host: string, port: number, count: number, path: string) {
   }, 250);
   let next = 0;
   const deadline = performance.now() + OPEN_DEADLINE_MS;
-  const firsts: Promise<boolean>[] = [];
   const worker = async () => {
     while (next < count && performance.now() < deadline) {
       next++;
       const conn = await connect(host, port);
       if (conn === null) continue;
       conns.push(conn);
-      firsts.push(ask(conn));
+      await ask(conn);
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.min(INFLIGHT, count) }, worker));
-    await Promise.all(firsts);
   } finally {
     clearInterval(keeper);
   }
