@@ -45,7 +45,7 @@ import { IdleConnections } from "./harness/idle.ts";
 import { hasWrk, runLoad } from "./harness/loaders.ts";
 import type { Loader, LoadOptions, LoadResult } from "./harness/loaders.ts";
 import { aborted, cpuBetween, gone, hasTaskset, readCpu, sleep, spawnPinned, stop } from "./harness/procs.ts";
-import { bars, nodeTable, saturatedLoaders, summaryTable } from "./harness/report.ts";
+import { bars, busyMachine, nodeTable, saturatedLoaders, summaryTable } from "./harness/report.ts";
 import type { Bar, IdleMany, Settings, SubjectRun } from "./harness/report.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -402,7 +402,7 @@ async function main(): Promise<void> {
     `loader ${loaders.join(" + ")} (1 thread), ${duration} s measured after ${warmup} s warm-up at ${connectionCounts.join(", ")} connections; ` +
       `idle ${idleSeconds} s; ${idleConns.toLocaleString("en")} idle keep-alive connections, ${Math.min(duration, IDLE_WINDOW_MAX)} s runs at ${idleLoad} connections with and without them`,
   );
-  const perNode: { node: string; bars: Bar[] }[] = [];
+  const perNode: { node: string; bars: Bar[]; busy: ReturnType<typeof busyMachine> }[] = [];
   for (const node of nodes) {
     const version = versionOf(node) ?? "?";
     const began = Date.now();
@@ -417,12 +417,16 @@ async function main(): Promise<void> {
     }
     if (aborted()) return;
     const judged = bars(runs, settings);
-    perNode.push({ node: `Node ${version}`, bars: judged });
+    perNode.push({ node: `Node ${version}`, bars: judged, busy: busyMachine(runs) });
     const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
     console.log(`\n### Node ${version} (${((Date.now() - began) / 1000).toFixed(0)} s; load average after: ${load})\n`);
     console.log(nodeTable(runs, settings, judged));
     const saturated = saturatedLoaders(runs);
     if (saturated.length > 0) console.log(`\nLoader at ≥90% of its core (req/s there is the loader's ceiling, not the server's): ${saturated.join("; ")}`);
+    const busy = busyMachine(runs);
+    if (busy.busy > 0) {
+      console.log(`\nIn ${busy.busy} of ${busy.total} load runs the server waited for its CPU ≥5% of the time (worst ${busy.worst.toFixed(0)}%, column "server wait %"): something else was using its core, so those figures are not the server's; rerun on a quiet machine before judging.`);
+    }
     printProfiles(version, began);
   }
   console.log(`\n### The issue's bars (${loaders[0]} figures)\n`);

@@ -44,8 +44,8 @@ export interface LoadResult {
   /** Socket errors and timeouts. */
   errors: number;
   non2xx: number;
-  /** Server CPU over the run: percent of a core, and µs per request. */
-  server: { percent: number; userUs: number; systemUs: number } | null;
+  /** Server CPU over the run: percent of a core, µs per request, and percent of the run it waited for a CPU. */
+  server: { percent: number; userUs: number; systemUs: number; waitPercent: number | null } | null;
   /** Loader CPU over the run, percent of a core. */
   loaderCpu: number | null;
 }
@@ -91,6 +91,7 @@ function serverCpu(before: Cpu | null, after: Cpu | null, requests: number): Loa
     percent: used.percent,
     userUs: requests > 0 ? (1e6 * used.user) / requests : NaN,
     systemUs: requests > 0 ? (1e6 * used.system) / requests : NaN,
+    waitPercent: used.waitPercent,
   };
 }
 

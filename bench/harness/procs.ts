@@ -110,6 +110,8 @@ export interface Cpu {
   system: number;
   /** On-CPU time summed over the threads' /proc/<pid>/task/<tid>/schedstat (ns precision), else user + system. */
   run: number;
+  /** Time its threads were ready to run but waited for a CPU (schedstat's run delay); null where unknown. */
+  wait: number | null;
   /** performance.now() when read, in seconds. */
   at: number;
 }
@@ -126,27 +128,35 @@ export function readCpu(pid: number | undefined): Cpu | null {
     const user = Number(fields[11]) / TICKS; // utime
     const system = Number(fields[12]) / TICKS; // stime
     let run = 0;
-    let ok = true;
+    let wait = 0;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        run += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "latin1").split(" ")[0]) / 1e9;
+        const [onCpu, delay] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "latin1").split(" ");
+        run += Number(onCpu) / 1e9;
+        wait += Number(delay) / 1e9;
       } catch {
         // a thread that ended between the listing and the read
       }
     }
-    if (!Number.isFinite(run) || run === 0) ok = false;
-    return { user, system, run: ok ? run : user + system, at };
+    const ok = Number.isFinite(run) && run > 0;
+    return { user, system, run: ok ? run : user + system, wait: ok && Number.isFinite(wait) ? wait : null, at };
   } catch {
     return null;
   }
 }
 
-/** CPU used between two readings: percent of one core over the wall time between them, and seconds. */
-export function cpuBetween(before: Cpu | null, after: Cpu | null): { percent: number; user: number; system: number } | null {
+/**
+ * CPU used between two readings: percent of one core over the wall time between them, user and
+ * system seconds, and the percent of that wall time its threads spent waiting for a CPU (near 0
+ * on a quiet machine; high means something else held the server's core).
+ */
+export function cpuBetween(before: Cpu | null, after: Cpu | null): { percent: number; user: number; system: number; waitPercent: number | null } | null {
   if (before === null || after === null || after.at <= before.at) return null;
+  const wall = after.at - before.at;
   return {
-    percent: (100 * (after.run - before.run)) / (after.at - before.at),
+    percent: (100 * (after.run - before.run)) / wall,
     user: after.user - before.user,
     system: after.system - before.system,
+    waitPercent: before.wait === null || after.wait === null ? null : (100 * (after.wait - before.wait)) / wall,
   };
 }

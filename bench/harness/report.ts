@@ -85,7 +85,7 @@ export function bars(runs: SubjectRun[], settings: Settings): Bar[] {
   const throughput = (key: string, ref: string, refLabel: string, connections: number, min: number, goal: number | null) => {
     const title = `${key} vs ${refLabel}, ${connections} conn${connections === 1 ? "" : "s"}: ≥${min.toFixed(1)}x${goal === null ? "" : ` (goal ${goal.toFixed(1)}x)`}`;
     const measure = `load:${loader}:${connections}`;
-    if (!settings.connections.includes(connections)) return out.push(na(title, key, measure, "not measured"));
+    if (!settings.connections.includes(connections)) return out.push(na(title, key, measure, why(key, ref)));
     const mine = load(runs, key, loader, connections);
     const theirs = load(runs, ref, loader, connections);
     if (mine === null || theirs === null || theirs.rps === 0) return out.push(na(title, key, measure, why(key, ref)));
@@ -156,6 +156,8 @@ export function ms(x: number | null): string {
 const count = (x: number) => Math.round(x).toLocaleString("en");
 const pct = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "n/a" : x < 10 ? x.toFixed(2) : x.toFixed(0));
 
+const blank = (n: number): string[] => Array.from({ length: n }, () => "");
+
 function markdown(header: string[], rows: string[][]): string {
   const align = header.map((_, i) => (i < 3 || i === header.length - 1 ? "---" : "--:"));
   return [header, align, ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
@@ -164,7 +166,7 @@ function markdown(header: string[], rows: string[][]): string {
 /** The table of one Node's run. */
 export function nodeTable(runs: SubjectRun[], settings: Settings, judged: Bar[]): string {
   const header = ["server", "measure", "loader", "req/s", "vs node:http", "p50 ms", "p99 ms", "errors / non-2xx",
-    "server CPU %", "server µs/req user + sys", "loader CPU %", "bar"];
+    "server CPU %", "server µs/req user + sys", "server wait %", "loader CPU %", "bar"];
   const rows: string[][] = [];
   const barOf = (subject: string, measure: string) =>
     judged.filter((b) => b.subject === subject && b.measure === measure).map((b) => b.short).join("; ");
@@ -178,12 +180,13 @@ export function nodeTable(runs: SubjectRun[], settings: Settings, judged: Bar[])
       `${result.errors} / ${result.non2xx}`,
       pct(result.server?.percent),
       result.server === null || result.requests === 0 ? "n/a" : `${result.server.userUs.toFixed(1)} + ${result.server.systemUs.toFixed(1)}`,
+      pct(result.server?.waitPercent),
       pct(result.loaderCpu),
     ];
   };
   for (const run of runs) {
     if (run.problem !== null && run.loads.length === 0) {
-      rows.push([run.label, run.problem, "", "", "", "", "", "", "", "", "", ""]);
+      rows.push([run.label, run.problem, ...blank(11)]);
       continue;
     }
     for (const result of run.loads) {
@@ -191,14 +194,14 @@ export function nodeTable(runs: SubjectRun[], settings: Settings, judged: Bar[])
       rows.push([run.label, measure, result.loader, ...loadCells(run, result, true), barOf(run.key, `load:${result.loader}:${result.connections}`)]);
     }
     if (run.idle !== null) {
-      rows.push([run.label, `idle ${settings.idleSeconds} s, no connections`, "", "", "", "", "", "", pct(run.idle), "", "", barOf(run.key, "idle")]);
+      rows.push([run.label, `idle ${settings.idleSeconds} s, no connections`, ...blank(6), pct(run.idle), ...blank(3), barOf(run.key, "idle")]);
     }
     const many = run.idleMany;
     if (many !== null) {
       const n = many.wanted.toLocaleString("en");
       const kept = `${count(many.openAfterIdle ?? many.opened)} of ${n} open`;
       const bar = [many.error, barOf(run.key, "idle-many")].filter((x) => x !== null && x !== "").join("; ");
-      rows.push([run.label, `idle ${many.seconds.toFixed(1)} s, ${n} keep-alive conns (${kept})`, "", "", "", "", "", "", pct(many.cpu), "", "", bar]);
+      rows.push([run.label, `idle ${many.seconds.toFixed(1)} s, ${n} keep-alive conns (${kept})`, ...blank(6), pct(many.cpu), ...blank(3), bar]);
       if (many.without !== null) {
         rows.push([run.label, `${settings.idleLoad} conns, paired run without idle conns`, many.without.loader, ...loadCells(run, many.without, false), ""]);
       }
@@ -207,13 +210,13 @@ export function nodeTable(runs: SubjectRun[], settings: Settings, judged: Bar[])
         rows.push([run.label, `${settings.idleLoad} conns + ${n} idle (${keptLoad})`, many.with.loader, ...loadCells(run, many.with, false), barOf(run.key, "with-idle")]);
       }
     }
-    if (run.problem !== null) rows.push([run.label, run.problem, "", "", "", "", "", "", "", "", "", ""]);
+    if (run.problem !== null) rows.push([run.label, run.problem, ...blank(11)]);
   }
   return markdown(header, rows);
 }
 
-/** The bars of every Node side by side. */
-export function summaryTable(perNode: { node: string; bars: Bar[] }[]): string {
+/** The bars of every Node side by side, and how busy the machine was. */
+export function summaryTable(perNode: { node: string; bars: Bar[]; busy: { busy: number; total: number; worst: number } }[]): string {
   const titles: string[] = [];
   for (const { bars: list } of perNode) for (const bar of list) if (!titles.includes(bar.title)) titles.push(bar.title);
   const rows = titles.map((title) => [
@@ -223,8 +226,29 @@ export function summaryTable(perNode: { node: string; bars: Bar[] }[]): string {
       return bar === undefined ? "" : bar.verdict === "n/a" ? `n/a (${bar.value})` : `${bar.value} ${bar.verdict}`;
     }),
   ]);
+  rows.push([
+    "(machine) load runs where the server waited ≥5% of the time for its CPU",
+    ...perNode.map(({ busy }) => `${busy.busy} of ${busy.total} (worst ${busy.worst.toFixed(0)}%)${busy.busy > 0 ? ": noisy, rerun before judging" : ""}`),
+  ]);
   const header = ["bar", ...perNode.map((p) => p.node)];
   return [header, header.map(() => "---"), ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+}
+
+/** How many load runs the server spent ≥ 5% of waiting for a CPU (something else used its core), and the worst. */
+export function busyMachine(runs: SubjectRun[]): { busy: number; total: number; worst: number } {
+  let busy = 0;
+  let total = 0;
+  let worst = 0;
+  for (const run of runs) {
+    for (const result of [...run.loads, run.idleMany?.without ?? null, run.idleMany?.with ?? null]) {
+      const wait = result?.server?.waitPercent;
+      if (result === null || wait === null || wait === undefined) continue;
+      total++;
+      worst = Math.max(worst, wait);
+      if (wait >= 5) busy++;
+    }
+  }
+  return { busy, total, worst };
 }
 
 /** Rows whose loader used ≥ 90% of its core: their req/s is the loader's ceiling, not the server's. */
