@@ -43,7 +43,7 @@ import { parseArgs } from "node:util";
 import { paths as honoPaths } from "./hono-app.ts";
 import { IdleConnections } from "./harness/idle.ts";
 import { hasWrk, runLoad } from "./harness/loaders.ts";
-import type { Loader, LoadOptions, LoadResult } from "./harness/loaders.ts";
+import type { Loader, LoadOptions } from "./harness/loaders.ts";
 import { aborted, cpuBetween, gone, hasTaskset, readCpu, sleep, spawnPinned, stop } from "./harness/procs.ts";
 import { bars, busyMachine, nodeTable, saturatedLoaders, summaryTable } from "./harness/report.ts";
 import type { Bar, IdleMany, Settings, SubjectRun } from "./harness/report.ts";
