@@ -110,7 +110,7 @@ export interface Cpu {
   system: number;
   /** On-CPU time summed over the threads' /proc/<pid>/task/<tid>/schedstat (ns precision), else user + system. */
   run: number;
-  /** Time its threads were ready to run but waited for a CPU (schedstat's run delay); null where unknown. */
+  /** Time its main thread was ready to run but waited for a CPU (schedstat's run delay); null where unknown. */
   wait: number | null;
   /** performance.now() when read, in seconds. */
   at: number;
@@ -128,18 +128,18 @@ export function readCpu(pid: number | undefined): Cpu | null {
     const user = Number(fields[11]) / TICKS; // utime
     const system = Number(fields[12]) / TICKS; // stime
     let run = 0;
-    let wait = 0;
+    let wait: number | null = null;
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
         const [onCpu, delay] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "latin1").split(" ");
         run += Number(onCpu) / 1e9;
-        wait += Number(delay) / 1e9;
+        if (tid === String(pid)) wait = Number(delay) / 1e9; // the main thread: the event loop
       } catch {
         // a thread that ended between the listing and the read
       }
     }
     const ok = Number.isFinite(run) && run > 0;
-    return { user, system, run: ok ? run : user + system, wait: ok && Number.isFinite(wait) ? wait : null, at };
+    return { user, system, run: ok ? run : user + system, wait: ok && wait !== null && Number.isFinite(wait) ? wait : null, at };
   } catch {
     return null;
   }
@@ -147,8 +147,8 @@ export function readCpu(pid: number | undefined): Cpu | null {
 
 /**
  * CPU used between two readings: percent of one core over the wall time between them, user and
- * system seconds, and the percent of that wall time its threads spent waiting for a CPU (near 0
- * on a quiet machine; high means something else held the server's core).
+ * system seconds, and the percent of that wall time its main thread spent waiting for a CPU
+ * (near 0 on a quiet machine; high means something else held the server's core).
  */
 export function cpuBetween(before: Cpu | null, after: Cpu | null): { percent: number; user: number; system: number; waitPercent: number | null } | null {
   if (before === null || after === null || after.at <= before.at) return null;
