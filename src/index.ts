@@ -23,6 +23,8 @@ export type {
   OptsOf,
   DoistOptions,
   DoistDoOptions,
+  DeedTree,
+  DeedNode,
   DoDoerOptions,
   DoDoerDoOptions,
 } from "./base/doing.ts";
