@@ -1,6 +1,6 @@
 import net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Tymist, http } from "../../src/index.ts";
+import { Doist, Tymist, http, tcp } from "../../src/index.ts";
 import { drive } from "../helpers.ts";
 
 const servers: http.BareServer[] = [];
@@ -144,6 +144,20 @@ describe("server.inspect and connections()", () => {
     expect(seen).toHaveLength(reported);
   });
 
+  it("reports the cutoff of each connection the server closes", async () => {
+    const { server, step } = open();
+    const client = connect(server.ha[1]);
+    await client.connected;
+    await drive(step, until(() => server.stewards.size === 1));
+    const seen: http.Inspection[] = [];
+    server.inspect((inspection) => seen.push(inspection));
+    server.close();
+    expect(seen.map(({ connection, machine, event, from, to }) => [connection, machine, event, from, to])).toEqual([
+      [`1@127.0.0.1:${client.socket.localPort}`, "steward", "cutoff", "waiting", "closed"],
+    ]);
+    expect(server.connections()).toEqual([]);
+  });
+
   it("gives the steppers no observer while nobody listens", async () => {
     const { server, step } = open();
     const client = connect(server.ha[1]);
@@ -200,5 +214,36 @@ describe("server.inspect and connections()", () => {
       stop(); // before the server closes: its connections' cutoffs would go to it too
       errors.mockRestore();
     }
+  });
+});
+
+describe("server.inspect in simulated tyme", () => {
+  it("stamps each transition with the tyme of the tick it happened in, the same on every run", async () => {
+    const network = new tcp.MemoryNetwork({ latency: 1 / 16 });
+    const server = new http.Server({ app: () => new Response("hi"), host: "127.0.0.1", port: 80, network });
+    const client = new http.Client({ hostname: "127.0.0.1", port: 80, network });
+    const seen: Array<[number | null, string, string]> = [];
+    server.inspect(({ tyme, machine, event }) => seen.push([tyme, machine, event]));
+    client.request({ method: "GET", path: "/" });
+    const doist = new Doist({ tock: 1 / 64, limit: 1 });
+    await doist.do({ doers: [new http.ServerDoer({ server }), new http.ClientDoer({ client })] });
+    expect(client.respond()?.status).toBe(200);
+    // The whole exchange happens in the tick the request arrives (three of the network's 1/16
+    // latencies in); the Doist's exit at its limit closes the server, cutting the connection off.
+    const at = 3 / 16;
+    expect(seen).toEqual([
+      [at, "requestant", "line.parsed"],
+      [at, "requestant", "head.parsed.empty"],
+      [at, "steward", "request.parsed"],
+      [at, "responder", "request.dispatched"],
+      [at, "responder", "response.ready"],
+      [at, "responder", "head.sent"],
+      [at, "responder", "body.ended"],
+      [at, "steward", "response.headed"],
+      [at, "steward", "response.ended"],
+      [at, "requestant", "reset"],
+      [at, "responder", "reset"],
+      [1, "steward", "cutoff"],
+    ]);
   });
 });
