@@ -295,3 +295,34 @@ export function removeDeeds(remove: Iterable<DoerLike>, doers: DoerLike[], deeds
   for (const doer of gone) doers.splice(doers.indexOf(doer), 1);
   exitDeeds(closing);
 }
+
+/** One deed as a Doist's `deedTree()` shows it. */
+export interface DeedNode {
+  /** The doer's name: a doified or doized function's, a doer's own `name`, else its class's. */
+  name: string;
+  tock: number;
+  /** The tyme at which the deed runs next. */
+  retyme: number;
+  done: boolean | null;
+  /** Present on a doer that schedules deeds of its own (a DoDoer): those, front to back. */
+  deeds?: DeedNode[];
+}
+
+/** The deeds front to back as plain objects, a scheduling doer's (a DoDoer's) deeds nested in its own. */
+export function deedTreeOf(deeds: DeedQueue): DeedNode[] {
+  const out: DeedNode[] = [];
+  for (const { doer, retyme } of deeds) {
+    const node: DeedNode = { name: doerName(doer), tock: doer.tock, retyme, done: doer.done };
+    const own = (doer as { deeds?: unknown }).deeds;
+    if (own instanceof DeedQueue) node.deeds = deedTreeOf(own);
+    out.push(node);
+  }
+  return out;
+}
+
+/** A doer's name: its own `name` (doify's, a doized function's), else its class's. */
+function doerName(doer: DoerLike): string {
+  const name = Object.hasOwn(doer, "name") ? (doer as { name?: unknown }).name : undefined;
+  if (typeof name === "string") return name === "" ? "(anonymous)" : name;
+  return doer.constructor.name;
+}

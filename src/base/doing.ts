@@ -7,8 +7,8 @@
 export { Doer, ReDoer, doify, doize } from "./doer.ts";
 export type { DoerOptions, EnterOptions, DoifyOptions, Doified, Doized, OptsOf } from "./doer.ts";
 export { Doist } from "./doist.ts";
-export type { DoistOptions, DoistDoOptions } from "./doist.ts";
+export type { DoistOptions, DoistDoOptions, DeedTree } from "./doist.ts";
 export { DoDoer } from "./dodoer.ts";
 export type { DoDoerOptions, DoDoerDoOptions } from "./dodoer.ts";
 export { DeedQueue } from "./deeding.ts";
-export type { Deed, DoerLike, DoFn, DoOptions, DoOpts, Dog } from "./deeding.ts";
+export type { Deed, DeedNode, DoerLike, DoFn, DoOptions, DoOpts, Dog } from "./deeding.ts";

@@ -16,6 +16,8 @@ import {
   extendDeeds,
   recurDeeds,
   removeDeeds,
+  deedTreeOf,
+  type DeedNode,
   type DoerLike,
 } from "./deeding.ts";
 
@@ -47,6 +49,15 @@ export interface DoistDoOptions {
   tyme?: number | undefined;
   /** Temp for the doers of this run. */
   temp?: boolean | undefined;
+}
+
+/** A Doist's deeds as `deedTree()` gives them, under its own name, tyme, tock and done. */
+export interface DeedTree {
+  name: string;
+  tyme: number;
+  tock: number;
+  done: boolean | null;
+  deeds: DeedNode[];
 }
 
 const NONE = Symbol("none");
@@ -180,6 +191,15 @@ export class Doist extends Tymist {
   remove(doers: Iterable<DoerLike>): void {
     removeDeeds(doers, this.doers, this.deeds);
     wake(); // a sleeping real-time run may have nothing left: it ends at once
+  }
+
+  /**
+   * The deeds running now as a tree of plain objects: for each, its doer's name, tock, retyme
+   * and done, front to back (the order of the next pass); a DoDoer's own deeds nested in its.
+   * A doer that has returned is no longer a deed, so it is not listed.
+   */
+  deedTree(): DeedTree {
+    return { name: this.name, tyme: this.tyme, tock: this.tock, done: this.done, deeds: deedTreeOf(this.deeds) };
   }
 
   /**

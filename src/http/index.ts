@@ -29,6 +29,7 @@ export { Steward, AppSteward, stewardTable, toRequest, DeadlineDefaults, deadlin
 export type { FetchApp, HttpEnv, StewardOptions, Deadlines } from "./stewarding.ts";
 export { BareServer, Server, ServerDoer, openServer } from "./serving.ts";
 export type { BareServerOptions, ServerOptions, ServerDoerOptions } from "./serving.ts";
+export type { ConnectionMachine, ConnectionState, Inspection, InspectionListener } from "./inspecting.ts";
 export { serveCluster, ClusterPrimary, ClusterWorker } from "./clustering.ts";
 export type { ClusterOptions, ClusterWorkerInfo } from "./clustering.ts";
 export { StaticSink } from "./static.ts";

@@ -10,6 +10,8 @@ import type { Tymth } from "../base/tyming.ts";
 import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
 import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
 import type { RequestLimits } from "./parsing.ts";
+import { Inspector, connectionOf } from "./inspecting.ts";
+import type { ConnectionState, InspectionListener } from "./inspecting.ts";
 import { AppSteward, Steward } from "./stewarding.ts";
 import { deadlinesOf } from "./stewarding.ts";
 import type { Deadlines, FetchApp, StewardOptions } from "./stewarding.ts";
@@ -65,6 +67,8 @@ export class BareServer implements Disposable {
   /** One Steward per open connection, keyed as the servant's ixes. */
   readonly stewards = new Map<string, Steward>();
   readonly #makeSteward: (options: StewardOptions) => Steward;
+  readonly #inspector = new Inspector(() => this.stewards.values());
+  #accepted = 0; // connections given a Steward so far: the count in their ids
 
   constructor({
     host = "",
@@ -135,6 +139,25 @@ export class BareServer implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /**
+   * Tells `listener` of every transition of every connection's machines (steward, requestant,
+   * responder) from now on, with its tyme, connection id, event and states, in the order taken;
+   * returns the unsubscribe. While nobody listens, inspection costs one null check per step.
+   * @example
+   * const stop = server.inspect(({ tyme, connection, machine, event, from, to }) =>
+   *   console.log(tyme, connection, machine, `${from} -${event}-> ${to}`));
+   */
+  inspect(listener: InspectionListener): () => void {
+    return this.#inspector.listen(listener);
+  }
+
+  /** Each live connection as a plain object: id, peer, its machines' states, requests so far, bytes queued. */
+  connections(): ConnectionState[] {
+    const out: ConnectionState[] = [];
+    for (const steward of this.stewards.values()) if (!steward.closed) out.push(connectionOf(steward));
+    return out;
   }
 
   /** The Steward for a new connection; subclasses override to serve differently. */
@@ -223,8 +246,10 @@ export class BareServer implements Disposable {
   }
 
   #steward(remoter: Remoter): Steward {
-    return this.#makeSteward({
+    this.#accepted += 1;
+    const steward = this.#makeSteward({
       remoter,
+      id: `${this.#accepted}@${remoter.key}`,
       name: this.name,
       scheme: this.scheme,
       ha: this.servant.eha,
@@ -233,6 +258,8 @@ export class BareServer implements Disposable {
       onError: this.onError,
       deadlines: this.deadlines,
     });
+    this.#inspector.adopt(steward);
+    return steward;
   }
 }
 

@@ -56,6 +56,8 @@ export type FetchApp = (request: Request, env: HttpEnv) => Response | PromiseLik
 
 export interface StewardOptions {
   remoter: Remoter;
+  /** Names the connection in inspections and `connections()`; default the peer's `host:port`. */
+  id?: string | undefined;
   /** Server header value. */
   name?: string;
   scheme?: string;
@@ -123,6 +125,8 @@ export class Steward {
   /** Most tyme a closing connection waits for the peer to close after our FIN (deadlines.linger). */
   static Linger = DeadlineDefaults.linger;
 
+  /** Stable name of this connection (a server's: its count of connections, @, the peer address). */
+  readonly id: string;
   readonly remoter: Remoter;
   readonly requestant: Requestant;
   readonly responder: Responder;
@@ -151,9 +155,10 @@ export class Steward {
 
   readonly #onError: ((error: unknown, steward: Steward) => void) | undefined;
 
-  constructor({ remoter, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError,
+  constructor({ remoter, id, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError,
                 deadlines = {} }: StewardOptions) {
     this.remoter = remoter;
+    this.id = id ?? remoter.key;
     this.#headers = ever(deadlines.headers ?? DeadlineDefaults.headers);
     this.#request = ever(deadlines.request ?? DeadlineDefaults.request);
     this.#send = ever(deadlines.send ?? DeadlineDefaults.send);

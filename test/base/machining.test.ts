@@ -83,4 +83,26 @@ describe("Stepper", () => {
     expect(stepper.value).toBe("idle");
     expect(stepper.step(-1)).toBe(false);
   });
+
+  it("tells its observer of each transition taken, after the state changed, and of nothing else", () => {
+    const table = new MachineTable(nested);
+    const stepper = new Stepper(table);
+    const seen: string[] = [];
+    stepper.observer = (event, from, to) => seen.push(`${table.states[from]} -${table.events[event]}-> ${table.states[to]} (${stepper.value})`);
+    stepper.send("next"); // not handled in idle: no transition
+    stepper.send("go");
+    stepper.send("next");
+    stepper.send("back");
+    stepper.step(-1);
+    stepper.send("stop");
+    stepper.reset(); // not a transition
+    stepper.observer = null;
+    stepper.send("go");
+    expect(seen).toEqual([
+      "idle -go-> moving.slow (moving.slow)",
+      "moving.slow -next-> moving.fast (moving.fast)",
+      "moving.fast -back-> idle (idle)",
+      "idle -stop-> stopped (stopped)",
+    ]);
+  });
 });
