@@ -165,6 +165,10 @@ export class BareServer implements Disposable {
         if (servant.ixes.get(key) === remoter) servant.removeIx(key);
       } else if (steward.more) {
         servant.agenda.mark(remoter);
+      } else if (remoter.ended && !remoter.faulted && remoter.opened && !remoter.more) {
+        // The peer's FIN with an answer still to come: the Steward has seen it and waits on the
+        // app (which wakes it) or its deadline. Marked on every tick, it would spin the Doist.
+        servant.agenda.at(remoter, steward.deadline);
       } else {
         servant.reschedule(remoter, steward.deadline);
       }
