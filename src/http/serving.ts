@@ -11,6 +11,8 @@ import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { AppSteward, Steward } from "./stewarding.ts";
 import { deadlinesOf } from "./stewarding.ts";
+import { ProxyTrust } from "./proxying.ts";
+import type { TrustProxy } from "./proxying.ts";
 import type { Deadlines, FetchApp, StewardOptions } from "./stewarding.ts";
 
 export interface BareServerOptions {
@@ -43,6 +45,12 @@ export interface BareServerOptions {
   onError?: (error: unknown, steward: Steward) => void;
   /** Makes the Steward of each new connection (override to answer with your own respond()). */
   steward?: (options: StewardOptions) => Steward;
+  /**
+   * Behind a reverse proxy: the peers whose X-Forwarded-For gives the app `env.clientAddress`
+   * (`true`: the immediate peer; or a list of addresses and CIDRs). Default: none, the header is
+   * ignored and `clientAddress` is the peer's. Checked here: a bad value throws.
+   */
+  trustProxy?: TrustProxy;
 }
 
 export interface ServerOptions extends BareServerOptions {
@@ -59,6 +67,8 @@ export class BareServer implements Disposable {
   readonly onError: ((error: unknown, steward: Steward) => void) | undefined;
   /** The deadlines every connection keeps (checked once, here). */
   readonly deadlines: Readonly<Deadlines>;
+  /** The checked `trustProxy` (null: X-Forwarded-For is ignored). */
+  readonly trust: ProxyTrust | null;
   /** One Steward per open connection, keyed as the servant's ixes. */
   readonly stewards = new Map<string, Steward>();
   readonly #makeSteward: (options: StewardOptions) => Steward;
@@ -82,7 +92,9 @@ export class BareServer implements Disposable {
     dictable = false,
     steward,
     onError,
+    trustProxy,
   }: BareServerOptions = {}) {
+    this.trust = ProxyTrust.of(trustProxy);
     const tls = keypath !== undefined && certpath !== undefined;
     this.deadlines = deadlinesOf(deadlines, tymeout);
     const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network };
@@ -230,6 +242,7 @@ export class BareServer implements Disposable {
       dictable: this.dictable,
       onError: this.onError,
       deadlines: this.deadlines,
+      trust: this.trust,
     });
   }
 }
