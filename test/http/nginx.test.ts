@@ -217,11 +217,12 @@ describe.skipIf(nginx === null)(`behind nginx as a reverse proxy${nginx === null
   let proxyExited: Promise<number | null> = Promise.resolve(null);
   let run: Promise<void> = Promise.resolve();
   let before: Function[] = [];
-  const trusted = http.openServer({ app, host: "127.0.0.1", port: 0, trustProxy: ["127.0.0.1"] });
-  const untrusted = http.openServer({ app, host: "127.0.0.1", port: 0 });
-  const doist = new Doist({ real: true, tock: 1 / 256, grace: 5, doers: [new http.ServerDoer({ server: trusted }), new http.ServerDoer({ server: untrusted })] });
 
   beforeAll(async () => {
+    // Our servers, trusting nginx's address and not, in one real-time Doist.
+    const trusted = http.openServer({ app, host: "127.0.0.1", port: 0, trustProxy: ["127.0.0.1"] });
+    const untrusted = http.openServer({ app, host: "127.0.0.1", port: 0 });
+    const doist = new Doist({ real: true, tock: 1 / 256, grace: 5, doers: [new http.ServerDoer({ server: trusted }), new http.ServerDoer({ server: untrusted })] });
     before = process.listeners("SIGTERM");
     run = doist.do();
     dir = mkdtempSync(path.join(os.tmpdir(), "hio-nginx-"));
