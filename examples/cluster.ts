@@ -22,7 +22,7 @@ const cluster = http.serveCluster({
 
 if (cluster.primary) { // the workers serve; only the primary reports
   const [host, port] = await cluster.ready;
-  console.log(`cluster of ${cluster.size} workers on http://${host}:${port}/ (Ctrl-C stops it)`);
+  console.log(`cluster of ${cluster.size} workers on http://${host}:${port}/ (Ctrl-C or SIGTERM stops it)`);
   await cluster.closed;
   console.log(`cluster stopped after ${cluster.restarts} restart(s)`);
 }

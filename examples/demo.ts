@@ -51,8 +51,8 @@ async function app(request: Request): Promise<Response> {
 const port = portFromEnv(8080);
 const server = http.openServer({ app, host: process.env.HOST ?? "127.0.0.1", port });
 const [host, bound] = server.eha;
-console.log(`hio-ts demo on http://${host}:${bound}/  (Ctrl-C stops it)`);
+console.log(`hio-ts demo on http://${host}:${bound}/  (Ctrl-C or SIGTERM stops it)`);
 const limit = process.env.LIMIT === undefined ? null : Number(process.env.LIMIT);
 const doist = new Doist({ real: true, tock: 1 / 1024, limit, doers: [new http.ServerDoer({ server }), clock] });
 await doist.do();
-console.log("demo stopped");
+console.log(`demo stopped at tyme ${doist.tyme}`);

@@ -14,5 +14,6 @@ const host = process.env.HOST ?? "127.0.0.1";
 const server = http.openServer({ app: hello, host, port });
 const limit = process.env.LIMIT === undefined ? null : Number(process.env.LIMIT); // tyme to run, else until Ctrl-C
 const doist = new Doist({ real: true, tock: Number(process.env.TOCK ?? 1 / 1024), limit, doers: [new http.ServerDoer({ server })] });
-console.log(`hello server on http://${server.eha[0]}:${server.eha[1]}/ (Ctrl-C stops it)`);
+console.log(`hello server on http://${server.eha[0]}:${server.eha[1]}/ (Ctrl-C or SIGTERM stops it)`);
 await doist.do();
+console.log(`hello server stopped at tyme ${doist.tyme}`);

@@ -15,7 +15,9 @@ app.notFound((c) => c.text("no such page", 404));
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const server = http.openServer({ app: app.fetch, host: process.env.HOST ?? "127.0.0.1", port: portFromEnv(8080) });
-  console.log(`Hono on hio-ts at http://${server.eha[0]}:${server.eha[1]}/ (Ctrl-C stops it)`);
+  console.log(`Hono on hio-ts at http://${server.eha[0]}:${server.eha[1]}/ (Ctrl-C or SIGTERM stops it)`);
   const limit = process.env.LIMIT === undefined ? null : Number(process.env.LIMIT);
-  await new Doist({ real: true, tock: 1 / 1024, limit, doers: [new http.ServerDoer({ server })] }).do();
+  const doist = new Doist({ real: true, tock: 1 / 1024, limit, doers: [new http.ServerDoer({ server })] });
+  await doist.do();
+  console.log(`Hono on hio-ts stopped at tyme ${doist.tyme}`);
 }

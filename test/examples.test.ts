@@ -1,7 +1,8 @@
 /**
  * The examples run as a user runs them (`node --import tsx examples/<name>.ts`): the ones that
  * end by themselves end with status 0 and print what they promise; the servers answer on a
- * free port and stop on SIGINT.
+ * free port and, on SIGTERM as on SIGINT (what a process manager and Ctrl-C send), print their
+ * stop line and end with status 0.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -81,12 +82,14 @@ describe("examples that end by themselves", () => {
 });
 
 describe("example servers", () => {
-  async function serve(name: string, check: (base: string) => Promise<void>): Promise<void> {
+  /** Starts an example, runs `check` once it listens, sends `signal`, and expects a clean stop. */
+  async function serve(name: string, stopped: RegExp, check: (base: string) => Promise<void>, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     const { child, output, exited } = start(name, { PORT: "0", HOST: "127.0.0.1", LIMIT: "60" });
     const base = await listening(output, exited);
     await check(base);
-    child.kill("SIGINT"); // the real-time Doist stops on SIGINT, exits its doers and ends
+    child.kill(signal); // the real-time Doist stops on SIGTERM and SIGINT, drains, exits its doers
     expect(await exited).toBe(0);
+    expect(output()).toMatch(stopped);
   }
 
   it("a PORT that is not a port stops the server with one line saying what to give", async () => {
@@ -97,16 +100,22 @@ describe("example servers", () => {
     }
   });
 
-  it("hello answers Hello World! as text/plain", async () => {
-    await serve("hello", async (base) => {
-      const response = await fetch(base);
-      expect(response.headers.get("content-type")).toBe("text/plain");
-      expect(await response.text()).toBe("Hello World!");
-    });
+  const hello = async (base: string): Promise<void> => {
+    const response = await fetch(base);
+    expect(response.headers.get("content-type")).toBe("text/plain");
+    expect(await response.text()).toBe("Hello World!");
+  };
+
+  it("hello answers Hello World! as text/plain and stops on SIGTERM", async () => {
+    await serve("hello", /hello server stopped at tyme \d/, hello);
+  });
+
+  it("hello stops on SIGINT (Ctrl-C) the same way", async () => {
+    await serve("hello", /hello server stopped at tyme \d/, hello, "SIGINT");
   });
 
   it("echo answers the conformance contract: target as received, every field line in order", async () => {
-    await serve("echo", async (base) => {
+    await serve("echo", /echo server stopped at tyme \d/, async (base) => {
       const response = await fetch(`${base}a%20b?x=1`, { method: "POST", body: "hi", headers: { "X-One": "1" } });
       const echoed = (await response.json()) as { method: string; target: string; headers: [string, string][]; body: string };
       expect(echoed.method).toBe("POST");
@@ -116,25 +125,25 @@ describe("example servers", () => {
     });
   });
 
-  it("cluster serves from worker processes and stops them all on SIGINT to the primary", async () => {
+  it("cluster serves from worker processes and stops them all on SIGTERM to the primary", async () => {
     const { child, output, exited } = start("cluster", { PORT: "0", HOST: "127.0.0.1", WORKERS: "2" });
     const base = await listening(output, exited);
     const answer = (await (await fetch(`${base}x`)).json()) as { worker: number; path: string };
     expect(answer.path).toBe("/x");
     expect(answer.worker).not.toBe(child.pid); // a worker answered, not the primary
-    child.kill("SIGINT");
+    child.kill("SIGTERM");
     expect(await exited).toBe(0);
     expect(output()).toMatch(/cluster stopped after 0 restart\(s\)/);
   });
 
   it("hono runs a Hono app unchanged", async () => {
-    await serve("hono", async (base) => {
+    await serve("hono", /Hono on hio-ts stopped at tyme \d/, async (base) => {
       expect(await (await fetch(`${base}users/7?q=x`)).json()).toEqual({ id: "7", q: "x" });
     });
   });
 
   it("demo (npm start) serves static files, a JSON echo and a stream of tyme", async () => {
-    await serve("demo", async (base) => {
+    await serve("demo", /demo stopped at tyme \d/, async (base) => {
       const page = await fetch(`${base}static/`);
       expect(page.headers.get("content-type")).toMatch(/text\/html/);
       expect(await page.text()).toMatch(/<h1>hio-ts<\/h1>/);

@@ -299,7 +299,9 @@ export class Doist extends Tymist {
       if (wakeCount() === wakes) await this.#until(wallMs(due), wakes);
       else await this.#turn();
       if (this.#interrupted) break;
-      const next = Math.max(tyme, Math.min(wall(), due));
+      // Late ticks catch up one retyme at a time; work due now (or woken) runs at the wall's tyme,
+      // so a doer that stays busy tick after tick never freezes tyme.
+      const next = Math.max(tyme, due > tyme ? Math.min(wall(), due) : wall());
       if (next >= stop) {
         await this.#until(wallMs(stop));
         this.tyme = stop;
@@ -323,14 +325,15 @@ export class Doist extends Tymist {
 
   /**
    * Waits until `performance.now()` reaches `due` (one turn at least), or, when `wakes` is
-   * given, until a `wake()` after that count. Timers cannot wait less than a millisecond, so
-   * the last quarter millisecond is spent in event-loop turns: sub-millisecond tocks keep their
-   * pace (and keep a core busy).
+   * given, until a `wake()` after that count; a stop signal ends the wait either way. Timers
+   * cannot wait less than a millisecond, so the last quarter millisecond is spent in event-loop
+   * turns: sub-millisecond tocks keep their pace (and keep a core busy).
    */
   async #until(due: number, wakes?: number): Promise<void> {
     let remaining = due - performance.now();
     if (remaining <= 0) return this.#turn();
-    while (remaining > 0 && !this.#interrupted && (wakes === undefined || wakeCount() === wakes)) {
+    const draining = this.#draining; // a stop signal that starts a drain ends the wait too
+    while (remaining > 0 && !this.#interrupted && this.#draining === draining && (wakes === undefined || wakeCount() === wakes)) {
       if (remaining < Doist.Spin) {
         await this.#turn();
       } else {

@@ -28,6 +28,8 @@ export type { MessageParts } from "./replying.ts";
 export { Steward, AppSteward, stewardTable, toRequest, DeadlineDefaults, deadlinesOf } from "./stewarding.ts";
 export type { FetchApp, HttpEnv, StewardOptions, Deadlines } from "./stewarding.ts";
 export { BareServer, Server, ServerDoer, openServer } from "./serving.ts";
+export { ProxyTrust, forwardedAddress } from "./proxying.ts";
+export type { TrustProxy } from "./proxying.ts";
 export type { BareServerOptions, ServerOptions, ServerDoerOptions } from "./serving.ts";
 export type { ConnectionMachine, ConnectionState, Inspection, InspectionListener } from "./inspecting.ts";
 export { serveCluster, ClusterPrimary, ClusterWorker } from "./clustering.ts";

@@ -14,6 +14,8 @@ import { Inspector, connectionOf } from "./inspecting.ts";
 import type { ConnectionState, InspectionListener } from "./inspecting.ts";
 import { AppSteward, Steward } from "./stewarding.ts";
 import { deadlinesOf } from "./stewarding.ts";
+import { ProxyTrust } from "./proxying.ts";
+import type { TrustProxy } from "./proxying.ts";
 import type { Deadlines, FetchApp, StewardOptions } from "./stewarding.ts";
 
 export interface BareServerOptions {
@@ -48,6 +50,12 @@ export interface BareServerOptions {
   onError?: (error: unknown, steward: Steward) => void;
   /** Makes the Steward of each new connection (override to answer with your own respond()). */
   steward?: (options: StewardOptions) => Steward;
+  /**
+   * Behind a reverse proxy: the peers whose X-Forwarded-For gives the app `env.clientAddress`
+   * (`true`: the immediate peer; or a list of addresses and CIDRs). Default: none, the header is
+   * ignored and `clientAddress` is the peer's. Checked here: a bad value throws.
+   */
+  trustProxy?: TrustProxy;
 }
 
 export interface ServerOptions extends BareServerOptions {
@@ -64,6 +72,8 @@ export class BareServer implements Disposable {
   readonly onError: ((error: unknown, steward: Steward) => void) | undefined;
   /** The deadlines every connection keeps (checked once, here). */
   readonly deadlines: Readonly<Deadlines>;
+  /** The checked `trustProxy` (null: X-Forwarded-For is ignored). */
+  readonly trust: ProxyTrust | null;
   /** One Steward per open connection, keyed as the servant's ixes. */
   readonly stewards = new Map<string, Steward>();
   readonly #makeSteward: (options: StewardOptions) => Steward;
@@ -90,8 +100,10 @@ export class BareServer implements Disposable {
     dictable = false,
     steward,
     onError,
+    trustProxy,
   }: BareServerOptions = {}) {
     checkPort("http server port", ha ? ha[1] : port);
+    this.trust = ProxyTrust.of(trustProxy);
     const tls = keypath !== undefined && certpath !== undefined;
     this.deadlines = deadlinesOf(deadlines, tymeout);
     const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network,
@@ -194,6 +206,10 @@ export class BareServer implements Disposable {
         if (servant.ixes.get(key) === remoter) servant.removeIx(key);
       } else if (steward.more) {
         servant.agenda.mark(remoter);
+      } else if (remoter.ended && !remoter.faulted && remoter.opened && !remoter.more) {
+        // The peer's FIN with an answer still to come: the Steward has seen it and waits on the
+        // app (which wakes it) or its deadline. Marked on every tick, it would spin the Doist.
+        servant.agenda.at(remoter, steward.deadline);
       } else {
         servant.reschedule(remoter, steward.deadline);
       }
@@ -257,6 +273,7 @@ export class BareServer implements Disposable {
       dictable: this.dictable,
       onError: this.onError,
       deadlines: this.deadlines,
+      trust: this.trust,
     });
     this.#inspector.adopt(steward);
     return steward;

@@ -16,6 +16,7 @@ import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
 import { incomingRequest, plainHref } from "./incoming.ts";
 import { shown, tyme } from "../base/options.ts";
+import type { ProxyTrust } from "./proxying.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
 const PARSED = stewardTable.eventIndex("request.parsed");
@@ -42,8 +43,14 @@ const TIMEOUT = new HTTPError({ status: 408, title: "Request Timeout", detail: "
 export interface HttpEnv {
   /** The parsed request as hio has it: raw target (`url`), ordered raw headers, body bytes. */
   requestant: Requestant;
+  /** The socket's peer: behind a reverse proxy, the proxy. */
   remoteAddress: string;
   remotePort: number;
+  /**
+   * The client's address: `remoteAddress`, unless the server's `trustProxy` trusts the peer,
+   * then the address its X-Forwarded-For gives for the client (see ProxyTrust.clientOf).
+   */
+  clientAddress: string;
   scheme: string;
   serverName: string;
   serverPort: number;
@@ -72,6 +79,8 @@ export interface StewardOptions {
   onError?: ((error: unknown, steward: Steward) => void) | undefined;
   /** Deadlines in tyme (checked already: see `deadlinesOf`); idle is the remoter's tymeout. */
   deadlines?: Partial<Omit<Deadlines, "idle">> | undefined;
+  /** Peers believed about the client's address (the server's checked `trustProxy`); null: none. */
+  trust?: ProxyTrust | null | undefined;
 }
 
 /**
@@ -134,6 +143,7 @@ export class Steward {
   readonly name: string;
   readonly scheme: string;
   readonly ha: readonly [string, number];
+  readonly trust: ProxyTrust | null;
 
   /** Requests dispatched on this connection so far. */
   exchanges = 0;
@@ -156,9 +166,10 @@ export class Steward {
   readonly #onError: ((error: unknown, steward: Steward) => void) | undefined;
 
   constructor({ remoter, id, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError,
-                deadlines = {} }: StewardOptions) {
+                deadlines = {}, trust = null }: StewardOptions) {
     this.remoter = remoter;
     this.id = id ?? remoter.key;
+    this.trust = trust;
     this.#headers = ever(deadlines.headers ?? DeadlineDefaults.headers);
     this.#request = ever(deadlines.request ?? DeadlineDefaults.request);
     this.#send = ever(deadlines.send ?? DeadlineDefaults.send);
@@ -471,6 +482,7 @@ export class Steward {
       requestant: this.requestant,
       remoteAddress,
       remotePort,
+      clientAddress: this.trust === null ? remoteAddress : this.trust.clientOf(remoteAddress, this.requestant.headers),
       scheme: this.scheme,
       serverName: this.ha[0],
       serverPort: this.ha[1],

@@ -158,6 +158,17 @@ describe("a real-time Doist that sleeps until there is work", () => {
     expect(doist.ticks).toBeLessThan(40);
   });
 
+  it("moves tyme on with the wall clock while a doer stays busy tick after tick", async () => {
+    const busy = new Idler();
+    busy.at = -Infinity; // always work to do now
+    const started = performance.now();
+    busy.stopWhen = () => performance.now() - started > 100;
+    const doist = new Doist({ tock: 1 / 64, real: true, limit: 5 });
+    await doist.do({ doers: [busy] });
+    expect(busy.seen.at(-1)).toBeGreaterThanOrEqual(3 / 64); // about 100 ms of wall: not frozen at 0
+    for (let i = 1; i < busy.seen.length; i++) expect(busy.seen[i]).toBeGreaterThanOrEqual(busy.seen[i - 1]!);
+  });
+
   it("stops cleanly on SIGTERM as on SIGINT, and on no signal when told so", async () => {
     const before = SIGTERM_BEFORE();
     const recorder = new Recorder();

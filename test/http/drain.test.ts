@@ -61,6 +61,18 @@ describe("a graceful stop", () => {
     expect(process.listeners("SIGTERM")).toEqual(before);
   });
 
+  it("wakes a server asleep with nothing to do, so SIGTERM stops it at once rather than at its limit", async () => {
+    const server = http.openServer({ app: () => new Response("x"), host: "127.0.0.1", port: 0 });
+    const doist = new Doist({ real: true, tock: 1 / 64, limit: 60, grace: 5, doers: [new http.ServerDoer({ server })] });
+    const before = process.listeners("SIGTERM");
+    const run = doist.do();
+    await until(() => doist.ticks > 0);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // asleep: nothing is due before its limit
+    signal("SIGTERM", before);
+    await run;
+    expect([doist.done, server.opened, doist.tyme < 60]).toEqual([false, false, true]);
+  });
+
   it("cuts what is still streaming when the grace runs out, and a second signal stops at once", async () => {
     const app = (): Response => new Response(new ReadableStream({ pull: () => new Promise(() => {}) }), { headers: { "content-type": "text/event-stream" } });
     for (const twice of [false, true]) {
