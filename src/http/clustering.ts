@@ -28,7 +28,10 @@ export interface ClusterOptions extends Omit<ServerOptions, "ha" | "tymth" | "ne
   tock?: number;
   /** More doers each worker's Doist runs after its ServerDoer (made anew in every worker). */
   doers?: Iterable<DoerLike>;
-  /** Seconds a stop waits for workers to end by themselves before killing them; default 10. */
+  /**
+   * Seconds each worker drains for on a stop (its Doist's grace); default 10. The primary kills
+   * workers still there a few seconds after that, so a worker that drained to the end can exit.
+   */
   grace?: number;
   /** Seconds before restarting a worker that died; doubles while workers keep dying; default 0.1. */
   backoff?: number;
@@ -77,6 +80,8 @@ export class ClusterPrimary {
   readonly closed: Promise<void>;
   readonly #requested: number;
   readonly #grace: number;
+  /** Seconds past a worker's grace before the primary kills it: time to exit after its drain. */
+  static Margin = 3;
   readonly #backoff: number;
   readonly #backoffMax: number;
   readonly #members = new Map<Worker, Member>();
@@ -133,7 +138,7 @@ export class ClusterPrimary {
     if (!this.#ready) this.#rejectReady(new Error("http.serveCluster: closed before every worker listened"));
     for (const { worker } of this.#members.values()) worker.process.kill("SIGTERM");
     if (this.#members.size === 0) this.#finish();
-    else this.#deadline = setTimeout(() => this.#kill(), this.#grace * 1000);
+    else this.#deadline = setTimeout(() => this.#kill(), (this.#grace + ClusterPrimary.Margin) * 1000);
     return this.closed;
   }
 
@@ -253,12 +258,12 @@ export class ClusterWorker {
   /** Resolves once the Doist's run ended cleanly and the server is closed. */
   readonly closed: Promise<void>;
 
-  constructor({ app, host = "", port = 0, tock = 1 / 1024, doers = [], workers: _workers, grace: _grace,
+  constructor({ app, host = "", port = 0, tock = 1 / 1024, doers = [], workers: _workers, grace = 10,
                 backoff: _backoff, backoffMax: _backoffMax, ...options }: ClusterOptions) {
     this.id = cluster.worker?.id ?? 0;
     const told = process.env[PortEnv];
     this.server = new Server({ ...options, app, host, port: told === undefined ? port : Number(told) });
-    this.doist = new Doist({ real: true, tock, doers: [new WorkerServerDoer({ server: this.server }), ...doers] });
+    this.doist = new Doist({ real: true, tock, grace, doers: [new WorkerServerDoer({ server: this.server }), ...doers] });
     this.closed = this.#run(); // the Doist stops itself on SIGTERM and SIGINT
   }
 
