@@ -20,9 +20,10 @@ export interface Piece {
 
 /**
  * What happened to a peer: connected; refused (nothing listened); sent (all it had queued so
- * far was written, count: bytes written in all); half-closed (its FIN); reset (it reset the
- * connection); rx (bytes arrived, count: how many); stalled (it stopped reading, count: bytes read
- * in all); closed (the far end's FIN, after everything before it was read); cut (a reset seen).
+ * far was written); half-closed (its FIN); reset (it reset the connection); rx (bytes arrived,
+ * count: how many); stalled (it stopped reading); closed (the far end's FIN, after everything
+ * before it was read); cut (a reset seen). The count of sent, half-closed and reset is the bytes
+ * written in all; of stalled, the bytes read in all.
  */
 export type PeerWhat = "connected" | "refused" | "sent" | "half-closed" | "reset" | "rx" | "stalled" | "closed" | "cut";
 
@@ -157,7 +158,7 @@ export class Peer extends Doer {
     const client = this.client;
     if (this.#resetting) {
       if (client.ca !== null) this.network.reset(client.ca);
-      this.#event(tyme, "reset");
+      this.#event(tyme, "reset", this.#written);
       this.closedAt = tyme;
       return true;
     }
@@ -198,7 +199,7 @@ export class Peer extends Doer {
     } else if (this.#written >= this.#finMark || (this.#ending && this.#pending.length === 0)) {
       this.#shut = true;
       client.shutdownSend();
-      this.#event(tyme, "half-closed");
+      this.#event(tyme, "half-closed", this.#written);
     }
   }
 
