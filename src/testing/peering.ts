@@ -36,11 +36,13 @@ export interface PeerOptions {
   ha?: Address;
   /** What to write once connected (text as UTF-8); `write()` queues more. */
   send?: string | Uint8Array;
+  /** More to write at given tymes: each piece is queued at its first run at or after its tyme. */
+  script?: Iterable<readonly [at: number, data: string | Uint8Array]>;
   /** Most bytes written per tick it runs (1: one byte per tick); default all at once. */
   pace?: number;
   /** Stop reading once this many bytes were read (a stalled reader; 0: never read). */
   read?: number;
-  /** Half-close (FIN) once this many bytes were written (the rest is never sent); true: after `send`. */
+  /** Half-close (FIN) once this many bytes were written (the rest is never sent); true: once all is. */
   fin?: number | boolean;
   /** Reset the connection the tick after this many bytes were written (0: once connected). */
   reset?: number;
@@ -91,9 +93,10 @@ export class Peer extends Doer {
   #resetting = false;
   #stalled = false;
   #noted = 0; // bytes written when "sent" was last noted
+  #script: Array<readonly [number, string | Uint8Array]>;
   readonly #bufsize: number;
 
-  constructor({ network, ha = ["127.0.0.1", 80], send, pace = Infinity, read = Infinity, fin = false, reset,
+  constructor({ network, ha = ["127.0.0.1", 80], send, script = [], pace = Infinity, read = Infinity, fin = false, reset,
                 trace = null, name = "peer", tock = 0 }: PeerOptions) {
     super({ tock });
     this.network = network;
@@ -104,9 +107,10 @@ export class Peer extends Doer {
     this.client = new Client({ network, ha, name });
     this.#bufsize = this.client.bufsize;
     if (send !== undefined) this.#pending.push(typeof send === "string" ? encoder.encode(send) : send);
-    const sendLength = this.#pending.length;
-    this.#finMark = fin === true ? sendLength : fin === false ? Infinity : integer("Peer fin", fin, { min: 0 });
+    this.#finMark = typeof fin === "boolean" ? Infinity : integer("Peer fin", fin, { min: 0 });
+    this.#ending = fin === true;
     this.#resetMark = reset === undefined ? Infinity : integer("Peer reset", reset, { min: 0 });
+    this.#script = [...script].sort(([a], [b]) => a - b);
   }
 
   /** Everything received so far. */
@@ -139,7 +143,7 @@ export class Peer extends Doer {
     this.#pending.push(typeof data === "string" ? encoder.encode(data) : data);
   }
 
-  /** Half-closes once everything queued is written. */
+  /** Half-closes once everything queued (and scripted) is written. */
   end(): void {
     this.#ending = true;
   }
@@ -169,6 +173,7 @@ export class Peer extends Doer {
       this.connectedAt = tyme;
       this.#event(tyme, "connected");
     }
+    while (this.#script.length > 0 && this.#script[0]![0] <= tyme) this.write(this.#script.shift()![1]);
     if (!this.#shut) this.#send(tyme);
     client.serviceSends();
     if (!this.#stalled) this.#receive(tyme);
@@ -196,7 +201,7 @@ export class Peer extends Doer {
     }
     if (this.#written >= this.#resetMark) {
       this.#shut = this.#resetting = true; // next run: the bytes of this one go out first
-    } else if (this.#written >= this.#finMark || (this.#ending && this.#pending.length === 0)) {
+    } else if (this.#written >= this.#finMark || (this.#ending && this.#pending.length === 0 && this.#script.length === 0)) {
       this.#shut = true;
       client.shutdownSend();
       this.#event(tyme, "half-closed", this.#written);

@@ -59,6 +59,16 @@ describe("testing.Peer", () => {
     expect(peer.events.find(([, what]) => what === "rx")![0]).toBe(8);
   });
 
+  it("writes a script at its tymes, then half-closes once all of it is written", async () => {
+    const { network, doer } = serve();
+    const script: Array<[number, string]> = [[0.5, "Host: a\r\n"], [0, "GET / HTTP/1.1\r\n"], [0.75, "\r\n"]];
+    const peer = new testing.Peer({ network, script, fin: true });
+    await testing.runUntil([doer, peer], { until: () => peer.closed, limit: 5, tock: TOCK });
+    expect(peer.writes.map(({ tyme, bytes }) => [tyme, bytes.length])).toEqual([[TOCK, 16], [0.5, 9], [0.75, 2]]);
+    expect(peer.events.find(([, what]) => what === "half-closed")).toEqual([0.75, "half-closed", 27]);
+    expect(peer.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  });
+
   it("stops reading after 100 bytes: dropped at the send deadline, its request's signal aborted", async () => {
     const aborted: number[] = [];
     const piece = new Uint8Array(65536);
