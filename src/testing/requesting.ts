@@ -6,12 +6,11 @@
  * upload the parser mishandles) shows here.
  */
 import type { DoerLike } from "../base/deeding.ts";
-import { Server, ServerDoer } from "../http/serving.ts";
+import { BareServer, Server, ServerDoer } from "../http/serving.ts";
 import type { ServerOptions } from "../http/serving.ts";
 import type { FetchApp, HttpEnv } from "../http/stewarding.ts";
 import { MemoryNetwork } from "../tcp/memory.ts";
 import type { MemoryNetworkOptions } from "../tcp/memory.ts";
-import { BareServer } from "../http/serving.ts";
 import { Peer } from "./peering.ts";
 import type { Piece } from "./peering.ts";
 import { readResponse } from "./reading.ts";
