@@ -184,6 +184,7 @@ describe("Server with a fetch app", () => {
   });
 
   it("closes only the failing connection when a body fails after the head went out", async () => {
+    const reported: string[] = [];
     const { port, step } = open((request) => {
       if (new URL(request.url).pathname !== "/fail") return new Response("other");
       let sent = false;
@@ -200,7 +201,7 @@ describe("Server with a fetch app", () => {
           },
         }),
       );
-    });
+    }, { onError: (error) => void reported.push(String(error)) }); // told, not printed
     const failing = drive(step, rawRequest(port, "GET /fail HTTP/1.1\r\nHost: x\r\n\r\n"));
     const other = await ask(port, step, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     expect(other.replies[0]!.body.toString()).toBe("other");
@@ -208,6 +209,7 @@ describe("Server with a fetch app", () => {
     expect(broken.closed).toBe(true);
     expect(broken.bytes.toString("latin1")).toContain("partial");
     expect(broken.bytes.toString("latin1")).not.toContain("0\r\n\r\n");
+    expect(reported).toEqual(["Error: stream broke"]);
   });
 
   it("answers a malformed request with 400 and closes (H1, H2)", async () => {
