@@ -1,6 +1,7 @@
 /**
  * hio-ts: weightless hierarchical cooperative coroutines and nonblocking I/O.
- * The base layer (tyme, doing) is exported flat; the I/O layers as the `tcp` and `http` namespaces.
+ * The base layer (tyme, doing) is exported flat; the I/O layers as the `tcp` and `http` namespaces,
+ * and a kit for tests in simulated tyme as `testing`.
  */
 export { Tymist, Tymee, Tymer } from "./base/tyming.ts";
 export type { Tymth, TymistOptions, TymeeOptions, TymerOptions } from "./base/tyming.ts";
@@ -33,4 +34,5 @@ export { wake } from "./base/waking.ts";
 export type { Servicing } from "./base/servicing.ts";
 export * as tcp from "./tcp/index.ts";
 export * as http from "./http/index.ts";
+export * as testing from "./testing/index.ts";
 export type { FetchApp, HttpEnv } from "./http/index.ts";

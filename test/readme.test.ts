@@ -44,4 +44,11 @@ describe("README", () => {
     const block = blocks.findIndex((b) => b.includes("MemoryNetwork"));
     expect((await run(block)).trim()).toBe("200 1");
   });
+
+  it("testing.request prints the echo, and the fault of a Content-Length that lies", async () => {
+    const block = blocks.findIndex((b) => b.includes("testing.request("));
+    const printed = (await run(block)).trim().split("\n");
+    const comments = [...blocks[block]!.matchAll(/\/\/ (.*)/g)].map((m) => m[1]!);
+    expect(printed).toEqual([comments[0], "hello", comments[2]]);
+  });
 });

@@ -5,83 +5,42 @@
  */
 import net from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { Doer, Doist, http, tcp } from "../../src/index.ts";
+import { Doer, http, tcp, testing } from "../../src/index.ts";
 import { drive, rawRequest } from "../helpers.ts";
 import { closeServed, serveApp } from "./clients.ts";
 
-type Event = [tyme: number, what: string];
-
-/** A peer on the in-memory network that writes `script` at its tymes and records what happens. */
-class Peer extends Doer {
-  readonly events: Event[] = [];
-  received = "";
-  reading = true;
-  #step = 0;
-  constructor(readonly client: tcp.Client, readonly script: Array<[at: number, text: string]>) {
-    super();
-  }
-  override enter(): void {
-    this.client.wind(this.tymth);
-    this.client.reopen();
-  }
-  override exit(): void {
-    this.client.close();
-  }
-  override recur(tyme: number): boolean {
-    const client = this.client;
-    if (this.reading || this.received === "") client.service();
-    else client.serviceSends(); // stopped reading once its reply began
-    if (client.rxbs.length > 0) {
-      const text = Buffer.from(client.rxbs.take()).toString("latin1");
-      if (this.received === "") this.events.push([tyme, `got ${text.slice(0, 12)}`]);
-      this.received += text;
-    }
-    const next = this.script[this.#step];
-    if (next !== undefined && client.connected && tyme >= next[0]) {
-      client.tx(next[1]);
-      this.#step += 1;
-    }
-    if (client.cutoff) {
-      this.events.push([tyme, "closed"]);
-      return true;
-    }
-    return false;
-  }
-}
-
-/** Runs a server and one peer in simulated tyme (tock 1/16, latency 1/64) until the peer sees a close. */
+/**
+ * Runs a server and one testing.Peer writing `script` in simulated tyme (tock 1/16, latency 1/64)
+ * until the server has forgotten the connection and the peer has seen the close (or stopped
+ * reading once `read` bytes came); `forgot` is the tyme of that tick.
+ */
 async function run(
   script: Array<[number, string]>,
   options: Partial<http.ServerOptions>,
   app: http.FetchApp = () => new Response("ok"),
-  { reading = true, limit = 200 } = {},
-): Promise<{ peer: Peer; server: http.BareServer; tyme: number }> {
+  { read = Infinity, limit = 200 } = {},
+): Promise<{ peer: testing.Peer; server: http.BareServer; forgot: number | null }> {
   const network = new tcp.MemoryNetwork({ latency: 1 / 64, window: 1 << 16 });
   const server = http.openServer({ app, network, host: "127.0.0.1", port: 80, onError: () => {}, ...options });
-  const client = new tcp.Client({ network, ha: ["127.0.0.1", 80] });
-  const peer = new Peer(client, script);
-  peer.reading = reading;
-  const doist = new Doist({ tock: 1 / 16 });
-  const gone = new (class extends Doer {
-    override recur(tyme: number): boolean {
-      if (server.stewards.size === 0 && peer.received !== "") {
-        peer.events.push([tyme, "server forgot it"]);
-        return true;
-      }
-      return false;
-    }
-  })();
-  await doist.do({ doers: [new http.ServerDoer({ server }), peer, gone], limit });
-  return { peer, server, tyme: doist.tyme };
+  const peer = new testing.Peer({ network, script, read });
+  const forgotten = (): boolean => server.stewards.size === 0 && (peer.received.length > 0 || peer.closed);
+  const run = await testing.runUntil([new http.ServerDoer({ server }), peer], {
+    until: () => forgotten() && (peer.closed || peer.stalled), limit, tock: 1 / 16,
+  });
+  return { peer, server, forgot: run.met ? run.tyme : null };
 }
+
+/** Tymes of a peer's first arrival and of the close it saw. */
+const answeredAndClosed = (peer: testing.Peer): [number | undefined, number | undefined] =>
+  [peer.events.find(([, what]) => what === "rx")?.[0], peer.closedAt ?? undefined];
 
 describe("deadlines in simulated tyme", () => {
   it("answers slowloris with 408 at the headers deadline, though a byte arrives every 2 s", async () => {
     const drip: Array<[number, string]> = [[0, "GET / HTTP/1.1\r\nHost: a\r\nX: "]];
     for (let at = 2; at < 100; at += 2) drip.push([at, "a"]);
     const { peer } = await run(drip, { deadlines: { headers: 10 } });
-    expect(peer.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[^]*connection: close\r\n/i);
-    const [answered, closed] = peer.events.map(([tyme]) => tyme);
+    expect(peer.text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n[^]*connection: close\r\n/i);
+    const [answered, closed] = answeredAndClosed(peer);
     expect(answered).toBeGreaterThanOrEqual(10);
     expect(answered).toBeLessThan(10.5); // its first byte went out at 0 and arrived a hop later
     expect(closed).toBeLessThan(13); // drained, FIN, then the peer closes its end
@@ -91,17 +50,18 @@ describe("deadlines in simulated tyme", () => {
     const drip: Array<[number, string]> = [[0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"]];
     for (let at = 1; at < 100; at += 1) drip.push([at, "x"]);
     const { peer } = await run(drip, { deadlines: { headers: 10, request: 20 } });
-    expect(peer.received).toMatch(/^HTTP\/1\.1 408 /);
-    expect(peer.events[0]![0]).toBeGreaterThanOrEqual(20);
-    expect(peer.events[0]![0]).toBeLessThan(20.5);
+    expect(peer.text).toMatch(/^HTTP\/1\.1 408 /);
+    const [answered] = answeredAndClosed(peer);
+    expect(answered).toBeGreaterThanOrEqual(20);
+    expect(answered).toBeLessThan(20.5);
   });
 
   it("closes a connection that says nothing at the idle deadline, without a reply", async () => {
     const { peer } = await run([], { deadlines: { idle: 5 } });
-    expect(peer.received).toBe("");
-    expect(peer.events).toHaveLength(1);
-    expect(peer.events[0]![0]).toBeGreaterThanOrEqual(5);
-    expect(peer.events[0]![0]).toBeLessThan(5.5);
+    expect(peer.text).toBe("");
+    expect(peer.events.map(([, what]) => what).filter((what) => what !== "connected")).toHaveLength(1); // its close
+    expect(peer.closedAt).toBeGreaterThanOrEqual(5);
+    expect(peer.closedAt).toBeLessThan(5.5);
   });
 
   it("keeps a slow but steady reader and the idle deadline apart: tymeout is idle's old name", async () => {
@@ -117,13 +77,13 @@ describe("deadlines in simulated tyme", () => {
       request.signal.addEventListener("abort", () => aborted.push(1));
       return new Response(new ReadableStream({ pull: (c) => c.enqueue(big.subarray(0, 65536)) }));
     };
-    const { peer, server } = await run([[0, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n"]], { deadlines: { idle: 2, send: 8 } }, app, { reading: false, limit: 30 });
+    // stops reading once its reply began
+    const { server, forgot } = await run([[0, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n"]], { deadlines: { idle: 2, send: 8 } }, app, { read: 1, limit: 30 });
     expect(server.stewards.size).toBe(0);
     expect(aborted).toEqual([1]);
-    const [closedAt, forgot] = peer.events.find(([, what]) => what === "server forgot it")!;
-    expect(forgot).toBe("server forgot it");
-    expect(closedAt).toBeGreaterThanOrEqual(8); // not the idle deadline of 2
-    expect(closedAt).toBeLessThan(9);
+    expect(forgot).not.toBeNull(); // the server forgot it
+    expect(forgot).toBeGreaterThanOrEqual(8); // not the idle deadline of 2
+    expect(forgot).toBeLessThan(9);
   });
 
   it("times the send deadline from when output begins to wait, not from before a long app", async () => {
@@ -138,36 +98,26 @@ describe("deadlines in simulated tyme", () => {
     })();
     const network = new tcp.MemoryNetwork({ latency: 1 / 64 });
     const server = http.openServer({ app, network, host: "127.0.0.1", port: 80, deadlines: { send: 10 } });
-    const client = new tcp.Client({ network, ha: ["127.0.0.1", 80] });
-    const peer = new Peer(client, [[0, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /a HTTP/1.1\r\nHost: a\r\n\r\n"]]);
-    await new Doist({ tock: 1 / 16 }).do({ doers: [new http.ServerDoer({ server }), peer, answerer], limit: 102 });
-    expect(peer.received).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nslowHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nquick$/);
+    const peer = new testing.Peer({ network, send: "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /a HTTP/1.1\r\nHost: a\r\n\r\n" });
+    await testing.runUntil([new http.ServerDoer({ server }), peer, answerer], { limit: 102, tock: 1 / 16 });
+    expect(peer.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nslowHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nquick$/);
   });
 
   it("lingers after its FIN until the linger deadline for a peer that never closes", async () => {
     const network = new tcp.MemoryNetwork({ latency: 1 / 64 });
     const server = http.openServer({ app: () => new Response("bye"), network, host: "127.0.0.1", port: 80, deadlines: { linger: 3 } });
-    const client = new tcp.Client({ network, ha: ["127.0.0.1", 80] });
-    const peer = new Peer(client, [[0, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"]]);
-    const gone: number[] = [];
-    const watcher = new (class extends Doer {
-      override recur(tyme: number): boolean {
-        if (gone.length === 0 && server.stewards.size === 0 && peer.received !== "") gone.push(tyme);
-        return false;
-      }
-    })();
     // The peer reads our reply and FIN but never closes its own end: only the linger ends it.
-    peer.recur = function (tyme: number): boolean {
-      client.service();
-      if (client.rxbs.length > 0) this.received += Buffer.from(client.rxbs.take()).toString("latin1");
-      if (this.received === "" && client.connected) client.tx(this.script[0]![1]);
-      void tyme;
-      return false;
-    };
-    await new Doist({ tock: 1 / 16 }).do({ doers: [new http.ServerDoer({ server }), peer, watcher], limit: 10 });
-    expect(peer.received).toMatch(/^HTTP\/1\.1 200 [^]*bye$/);
-    expect(gone[0]).toBeGreaterThanOrEqual(3);
-    expect(gone[0]).toBeLessThan(4);
+    const peer = new (class extends testing.Peer {
+      override exit(): void {}
+    })({ network, send: "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" });
+    const run = await testing.runUntil([new http.ServerDoer({ server }), peer], {
+      until: () => server.stewards.size === 0 && peer.received.length > 0, limit: 10, tock: 1 / 16,
+    });
+    peer.client.close();
+    expect(peer.text).toMatch(/^HTTP\/1\.1 200 [^]*bye$/);
+    expect(run.met).toBe(true);
+    expect(run.tyme).toBeGreaterThanOrEqual(3);
+    expect(run.tyme).toBeLessThan(4);
   });
 });
 

@@ -22,7 +22,7 @@ tarball=$(node -e '
   const [info] = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   const files = info.files.map((f) => f.path);
   const need = ["package.json", "README.md", "dist/src/index.js", "dist/src/index.d.ts",
-    "dist/src/http/index.js", "dist/src/tcp/index.d.ts", "dist/machines/steward.js"];
+    "dist/src/http/index.js", "dist/src/tcp/index.d.ts", "dist/src/testing/index.js", "dist/machines/steward.js"];
   const missing = need.filter((f) => !files.includes(f));
   const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|dist\/|src\/|machines\/[^/]+\.ts$)/.test(f));
   const leftTs = files.filter((f) => f.startsWith("dist/") && /\.(js|d\.ts)$/.test(f) &&

@@ -24,6 +24,7 @@ import {
 } from "hio-ts";
 import { Hict, StaticSink, type ClientResponse, type ServerOptions } from "hio-ts/http";
 import { MemoryNetwork, type Address } from "hio-ts/tcp";
+import { Peer, Trace, request, runUntil, type TestResponse, type Wire } from "hio-ts/testing";
 
 // Tyme and doers.
 class Blinker extends Doer {
@@ -109,4 +110,14 @@ stepper.send("line.parsed");
 // @ts-expect-error not an event of the request machine
 stepper.send("no.such.event");
 
-console.log(status, type, headers, port, upto, tymer.expired, buffer, stepper.value);
+// The testing kit: a request through the wire in simulated tyme, a misbehaving peer, a trace.
+const tested: TestResponse = await request(app, "/static/x", { method: "POST", body: "hi", limit: 2, tock: 1 / 64 });
+const wire: Wire = tested.wire;
+// @ts-expect-error limit is a number of seconds
+await request(app, "/", { limit: "2" });
+const trace = new Trace();
+const peer = new Peer({ network, send: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", pace: 1, trace });
+const run = await runUntil([new http.ServerDoer({ server }), peer], { until: () => peer.closed, limit: 5, trace });
+const digest: string = trace.digest();
+
+console.log(status, type, headers, port, upto, tymer.expired, buffer, stepper.value, wire.rx.length, run.tyme, digest);

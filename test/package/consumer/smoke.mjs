@@ -4,16 +4,20 @@ import assert from "node:assert/strict";
 import { Doist, http } from "hio-ts";
 import * as httpEntry from "hio-ts/http";
 import * as tcpEntry from "hio-ts/tcp";
-import { tcp } from "hio-ts";
+import * as testingEntry from "hio-ts/testing";
+import { tcp, testing } from "hio-ts";
 
 assert.equal(httpEntry.Server, http.Server, "hio-ts/http is the module behind the http namespace");
 assert.equal(tcpEntry.MemoryNetwork, tcp.MemoryNetwork, "hio-ts/tcp is the module behind the tcp namespace");
+assert.equal(testingEntry.request, testing.request, "hio-ts/testing is the module behind the testing namespace");
 
 const app = async (request, env) => {
   const url = new URL(request.url);
   if (url.pathname === "/teapot") throw new http.HTTPError({ status: 418 });
   return new Response(`hello ${url.pathname} from ${env.serverName}`, { headers: { "content-type": "text/plain" } });
 };
+const simulated = await testingEntry.request(app, "/simulated");
+assert.equal(await simulated.text(), "hello /simulated from 127.0.0.1", "testing.request answers in simulated tyme");
 const server = http.openServer({ app, host: "127.0.0.1", port: 0 });
 const serverDoer = new http.ServerDoer({ server });
 const doist = new Doist({ real: true, tock: 1 / 256, limit: 20, doers: [serverDoer] });
