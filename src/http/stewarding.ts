@@ -206,7 +206,7 @@ export class Steward {
    */
   get deadline(): number {
     const state = this.stepper.state;
-    if (state !== WAITING && this.requestant.streaming) {
+    if (state !== WAITING && this.requestant.streaming && this.#begun === this.#begun) {
       // A streamed body is still bound by the request deadline from its first byte.
       return Math.min(this.#begun + this.#request, this.#deadline(state));
     }
@@ -370,6 +370,8 @@ export class Steward {
   /** Parses; on a whole request dispatches it. Returns true when a response started. */
   #receive(): boolean {
     const requestant = this.requestant;
+    // A pipelined request taken in the tick its predecessor ended in begins now.
+    if (this.#begun !== this.#begun && this.remoter.rxbs.length > 0) this.#begun = this.remoter.tymer.tyme ?? 0;
     if (!requestant.parse()) {
       if (requestant.expectContinue && !this.#continued) {
         this.#continued = true;
