@@ -96,6 +96,40 @@ describe("deadlines in simulated tyme", () => {
     expect(peer.events[0]![0]).toBeLessThan(20.5);
   });
 
+  it("answers a streamed body trickled too slowly with 408 at the request deadline, failing the app's read", async () => {
+    const drip: Array<[number, string]> = [[0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"]];
+    for (let at = 1; at < 100; at += 1) drip.push([at, "x"]);
+    const failures: unknown[] = [];
+    const app = async (request: Request): Promise<Response> => {
+      try {
+        return new Response(await request.text());
+      } catch (error) {
+        failures.push(error);
+        throw error;
+      }
+    };
+    const { peer } = await run(drip, { deadlines: { headers: 10, request: 20 }, stream: true }, app);
+    expect(peer.received).toMatch(/^HTTP\/1\.1 408 [^]*connection: close\r\n/i);
+    expect(peer.events[0]![0]).toBeGreaterThanOrEqual(20);
+    expect(peer.events[0]![0]).toBeLessThan(20.5);
+    expect(failures).toEqual([expect.objectContaining({ status: 408 })]);
+  });
+
+  it("ends a streamed request whose app never reads nor answers at the request deadline", async () => {
+    const script: Array<[number, string]> = [[0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"]];
+    const { peer } = await run(script, { deadlines: { request: 20 }, stream: true }, () => new Promise<Response>(() => {}));
+    expect(peer.received).toMatch(/^HTTP\/1\.1 408 [^]*connection: close\r\n/i);
+    expect(peer.events).toEqual([[20.25, "got HTTP/1.1 408"], [20.3125, "closed"], [20.375, "server forgot it"]]);
+  });
+
+  it("closes at the request deadline a streamed request whose answer began but whose body never came", async () => {
+    const script: Array<[number, string]> = [[0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"]];
+    const app = (): Response => new Response(new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode("partial")) }));
+    const { peer } = await run(script, { deadlines: { request: 20 }, stream: true }, app);
+    expect(peer.received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(peer.events).toEqual([[0.3125, "got HTTP/1.1 200"], [20.1875, "server forgot it"], [20.25, "closed"]]);
+  });
+
   it("closes a connection that says nothing at the idle deadline, without a reply", async () => {
     const { peer } = await run([], { deadlines: { idle: 5 } });
     expect(peer.received).toBe("");
