@@ -107,7 +107,7 @@ function gate(): { opened: Promise<void>; open: () => void } {
 }
 
 describe("streamed request bodies", () => {
-  it("streams a 256 MiB upload to a file while the connection holds under 3 MiB", async () => {
+  it("streams a 256 MiB upload to a file while the connection holds under 4 MiB", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hio-upload-"));
     try {
       const file = join(dir, "upload.bin");
@@ -120,7 +120,7 @@ describe("streamed request bodies", () => {
       const [answer] = parseResponses(await drive(step, reply, 1_000_000));
       expect(answer!.status).toBe(200);
       expect(JSON.parse(answer!.body.toString())).toEqual({ size });
-      expect(held.most).toBeLessThan(3 * MiB); // rxbs at its 1 MiB high-water mark, a receive, the feed
+      expect(held.most).toBeLessThan(4 * MiB); // rxbs and the socket queue (1 MiB high water), the feed
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -145,7 +145,7 @@ describe("streamed request bodies", () => {
     reading.open();
     const replies = await drive(step, Promise.all(uploads.map(({ reply }) => reply)), 1_000_000);
     expect(replies.map((bytes) => parseResponses(bytes)[0]!.body.toString())).toEqual(Array(40).fill(String(size)));
-    expect(held.most).toBeLessThan(3 * MiB); // rxbs at its 1 MiB high-water mark, a receive, the feed
+    expect(held.most).toBeLessThan(4 * MiB); // rxbs and the socket queue (1 MiB high water), the feed
   });
 
   it("answers a chunked body passing maxBody with 413 and a close, having held under the limit", async () => {
@@ -158,13 +158,13 @@ describe("streamed request bodies", () => {
         throw error;
       }
     }, { limits: { maxBody: MiB } });
-    const { reply } = upload(port, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 4 * MiB, { piece: 65536, chunked: true });
+    const { reply } = upload(port, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 16 * MiB, { piece: 65536, chunked: true });
     const bytes = await drive(step, reply);
     const [answer] = parseResponses(bytes, { closed: true });
     expect(answer!.status).toBe(413);
     expect(answer!.get("connection")).toBe("close");
     expect(failures).toEqual([expect.objectContaining({ status: 413 })]);
-    expect(held.most).toBeLessThan(3 * MiB); // rxbs at its 1 MiB high-water mark, a receive, the feed
+    expect(held.most).toBeLessThan(4 * MiB); // rxbs and the socket queue (1 MiB high water), the feed
   });
 
   it("closes the connection when a chunked body passes maxBody after the answer's head went out", async () => {
