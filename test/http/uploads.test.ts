@@ -12,7 +12,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { afterEach, describe, expect, it } from "vitest";
-import { Tymist, http } from "../../src/index.ts";
+import { Doer, Doist, Tymist, http, tcp } from "../../src/index.ts";
 import type { HttpEnv } from "../../src/index.ts";
 import { ByteBuffer } from "../../src/base/buffering.ts";
 import { Requestant } from "../../src/http/parsing.ts";
@@ -228,6 +228,25 @@ describe("streamed request bodies", () => {
     expect(replies.map((r) => [r.status, r.body.toString(), r.get("connection")])).toEqual([[200, "early", "close"]]);
   });
 
+  it("answers 400 when the client half-closes inside a streamed body, failing the app's read", async () => {
+    const failures: unknown[] = [];
+    const { port, step } = open(async (request) => {
+      try {
+        return new Response(await request.text());
+      } catch (error) {
+        failures.push(error);
+        throw error;
+      }
+    });
+    for (const raw of ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n12345\r\n"]) {
+      const reply = await drive(step, rawRequest(port, raw, { end: true }));
+      expect(reply.closed).toBe(true);
+      expect(parseResponses(reply.bytes, { closed: true }).map((r) => r.status)).toEqual([400]);
+    }
+    expect(failures).toEqual([expect.objectContaining({ status: 400 }), expect.objectContaining({ status: 400 })]);
+  });
+
   it("answers requests pipelined after streamed ones on the same connection", async () => {
     const { port, step } = open(async (request) => new Response(`${request.method} ${await request.text()}`), { stream: 2 });
     const raw = "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
@@ -275,6 +294,62 @@ describe("streamed request bodies", () => {
     for (const stream of [-1, Number.NaN, "yes"]) {
       expect(() => new http.Server({ app: () => new Response(), stream: stream as number })).toThrow(TypeError);
     }
+  });
+});
+
+describe("streamed request bodies in simulated tyme", () => {
+  it("fills rxbs to its high-water mark and no further while the app does not read, then takes the rest", async () => {
+    const network = new tcp.MemoryNetwork({ latency: 1 / 64 });
+    const reading = gate();
+    const size = 32 * MiB;
+    const server = http.openServer({ app: async (request) => {
+      await reading.opened;
+      return new Response(String(await sizeOf(request.body!)));
+    }, network, host: "127.0.0.1", port: 80, stream: true, limits: { maxBody: size } });
+    const client = new tcp.Client({ network, ha: ["127.0.0.1", 80] });
+    const trace: Array<[number, string]> = [];
+    let most = 0; // most bytes the server's connection held: rxbs and the feed's unread
+    let waited = 0; // the same, once the app had waited 4 s
+    const piece = new Uint8Array(65536).fill(0x61);
+    const peer = new (class extends Doer {
+      written = 0;
+      reply = "";
+      override enter(): void {
+        client.wind(this.tymth);
+        client.reopen();
+      }
+      override exit(): void {
+        client.close();
+      }
+      override recur(tyme: number): boolean {
+        client.service();
+        if (client.connected && this.written === 0) client.tx(`PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: ${size}\r\n\r\n`);
+        while (client.connected && this.written < size && client.txbs.length < 262144) {
+          client.tx(piece);
+          this.written += piece.length;
+        }
+        for (const steward of server.stewards.values()) most = Math.max(most, steward.remoter.rxbs.length + (steward.requestant.feed?.unread ?? 0));
+        if (tyme === 4) {
+          waited = most;
+          trace.push([tyme, `written ${this.written >= size ? "all" : "part"}`]);
+          reading.open();
+        }
+        this.reply += Buffer.from(client.rxbs.take()).toString("latin1");
+        if (this.reply.endsWith(`\r\n\r\n${size}`)) {
+          trace.push([tyme, "answered"]);
+          return true;
+        }
+        return false;
+      }
+    })();
+    const doist = new Doist({ tock: 1 / 64 });
+    const serving = new http.ServerDoer({ server });
+    await doist.do({ doers: [serving, peer], limit: 100 });
+    server.close();
+    expect(trace).toEqual([[4, "written part"], [6.03125, "answered"]]);
+    expect(waited).toBeGreaterThanOrEqual(MiB); // rxbs held the body up to the high-water mark...
+    expect(waited).toBeLessThanOrEqual(MiB + 262144); // ...and one receive more at most
+    expect(most).toBeLessThanOrEqual(MiB + 2 * 262144); // the feed's budget besides, once the app reads
   });
 });
 
