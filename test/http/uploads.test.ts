@@ -176,6 +176,16 @@ describe("streamed request bodies", () => {
     expect(parseResponses(bytes)).toEqual([]); // never a whole reply
   });
 
+  it("echoes an upload back as it arrives, the request's stream as the response's body, then closes", async () => {
+    const { port, step, held } = open((request) => new Response(request.body));
+    const size = 8 * MiB;
+    const { reply } = upload(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`, size, { piece: 65536 });
+    const [answer] = parseResponses(await drive(step, reply, 1_000_000));
+    expect([answer!.status, answer!.framing, answer!.body.length, answer!.get("connection")]).toEqual([200, "chunked", size, "close"]);
+    expect(answer!.body.every((byte) => byte === 0x61)).toBe(true);
+    expect(held.most).toBeLessThan(4 * MiB);
+  });
+
   it("answers a declared Content-Length over maxBody with 413 before the app runs", async () => {
     let ran = false;
     const { port, step } = open(() => {
