@@ -257,6 +257,21 @@ describe("streamed request bodies", () => {
     expect(failures).toEqual([expect.objectContaining({ status: 400 }), expect.objectContaining({ status: 400 })]);
   });
 
+  it("drops the rest of a body the app cancelled, answering once and closing", async () => {
+    const { port, step, held } = open(async (request) => {
+      const reader = request.body!.getReader();
+      const first = await reader.read();
+      await reader.cancel();
+      return new Response(`first ${first.value?.length ?? 0} bytes`, { status: 422 });
+    });
+    const size = 8 * MiB;
+    const { reply } = upload(port, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`, size, { piece: 65536 });
+    const replies = parseResponses(await drive(step, reply));
+    expect(replies.map((r) => [r.status, r.get("connection")])).toEqual([[422, "close"]]);
+    expect(replies[0]!.body.toString()).toMatch(/^first [1-9]\d* bytes$/);
+    expect(held.most).toBeLessThan(4 * MiB);
+  });
+
   it("answers requests pipelined after streamed ones on the same connection", async () => {
     const { port, step } = open(async (request) => new Response(`${request.method} ${await request.text()}`), { stream: 2 });
     const raw = "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
