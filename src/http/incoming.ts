@@ -39,6 +39,7 @@
  */
 import { inspect } from "node:util";
 import * as workers from "node:worker_threads";
+import { collect } from "./feeding.ts";
 
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const NAME = /^(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*$/; // the last label is not numeric: never read as IPv4
@@ -82,8 +83,11 @@ export interface IncomingParts {
   method: string;
   /** The request's fields in arrival order (repeats kept); read when headers are first asked for. */
   fields: Iterable<readonly [string, string]>;
-  /** The body, or null for none (dropped for GET and HEAD); its bytes are never changed or handed out. */
-  body?: Uint8Array<ArrayBuffer> | null;
+  /**
+   * The body, or null for none (dropped for GET and HEAD); its bytes are never changed or handed
+   * out. A stream is a body still arriving: `body` hands it out as it is, the reads consume it.
+   */
+  body?: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array<ArrayBuffer>> | null;
   /** Makes the abort signal of an exchange; called on first use with `exchange`. */
   signal: (exchange: number) => AbortSignal;
   /** The exchange (the request's number on its connection) the signal is for. */
@@ -154,13 +158,13 @@ let isRealized: (incoming: IncomingRequest) => boolean;
 class IncomingRequest {
   readonly #parts: IncomingParts;
   readonly #method: string;
-  readonly #body: Uint8Array<ArrayBuffer> | null;
+  readonly #body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array<ArrayBuffer>> | null;
   #headers: Headers | null = null;
   #signal: AbortSignal | null = null;
   #real: Request | null = null;
   #read = false; // the body was read here, before any real Request existed
 
-  constructor(parts: IncomingParts, method: string, body: Uint8Array<ArrayBuffer> | null) {
+  constructor(parts: IncomingParts, method: string, body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array<ArrayBuffer>> | null) {
     this.#parts = parts;
     this.#method = method;
     this.#body = body;
@@ -173,21 +177,31 @@ class IncomingRequest {
   get signal(): AbortSignal { return (this.#signal ??= this.#parts.signal(this.#parts.exchange)); }
 
   get body(): ReadableStream<Uint8Array> | null {
-    return this.#body === null ? null : realize(this).body;
+    const body = this.#body;
+    if (body === null) return null;
+    // A streamed body is handed out as it is: no real Request between the app and the connection.
+    if (body instanceof ReadableStream && this.#real === null) return body;
+    return realize(this).body;
   }
 
   get bodyUsed(): boolean {
-    if (this.#body === null) return false;
-    return this.#real === null ? this.#read : this.#real.bodyUsed;
+    const body = this.#body;
+    if (body === null) return false;
+    if (this.#real !== null) return this.#real.bodyUsed;
+    return this.#read || (body instanceof ReadableStream && body.locked);
   }
 
   text(): Promise<string> {
+    const streamed = this.#drink();
+    if (streamed !== undefined) return streamed.then((bytes) => utf8.decode(bytes));
     const bytes = this.#take();
     if (bytes === undefined) return realize(this).text();
     return Promise.resolve(bytes === null ? "" : utf8.decode(bytes));
   }
 
   json(): Promise<unknown> {
+    const streamed = this.#drink();
+    if (streamed !== undefined) return streamed.then((bytes) => JSON.parse(utf8.decode(bytes)) as unknown);
     const bytes = this.#take();
     if (bytes === undefined) return realize(this).json() as Promise<unknown>;
     try {
@@ -198,12 +212,16 @@ class IncomingRequest {
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
+    const streamed = this.#drink();
+    if (streamed !== undefined) return streamed.then((bytes) => bytes.buffer.byteLength === bytes.length ? bytes.buffer : bytes.slice().buffer);
     const bytes = this.#take();
     if (bytes === undefined) return realize(this).arrayBuffer();
     return Promise.resolve(bytes === null ? new ArrayBuffer(0) : bytes.slice().buffer);
   }
 
   bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    const streamed = this.#drink();
+    if (streamed !== undefined) return streamed;
     const bytes = this.#take();
     if (bytes === undefined) return (realize(this) as unknown as { bytes(): Promise<Uint8Array<ArrayBuffer>> }).bytes();
     return Promise.resolve(bytes === null ? new Uint8Array(0) : bytes.slice());
@@ -222,9 +240,22 @@ class IncomingRequest {
     if (this.#real !== null) return undefined;
     const body = this.#body;
     if (body === null) return null;
+    if (body instanceof ReadableStream) return undefined; // used or locked: see #drink
     if (this.#read) return undefined;
     this.#read = true;
     return body;
+  }
+
+  /**
+   * A streamed body read to its end here (its error, a 413 say, rejects), or undefined when it
+   * is not a stream or the real Request exists. A used or locked one rejects as a used body does.
+   */
+  #drink(): Promise<Uint8Array<ArrayBuffer>> | undefined {
+    const body = this.#body;
+    if (!(body instanceof ReadableStream) || this.#real !== null) return undefined;
+    if (this.#read || body.locked) return Promise.reject(new TypeError("Body is unusable: Body has already been read"));
+    this.#read = true;
+    return collect(body);
   }
 
   static {
@@ -235,7 +266,13 @@ class IncomingRequest {
       if (incoming.#real !== null) return incoming.#real;
       const held = incoming.#headers; // the Headers the app already has, if any
       const init: RequestInit = { method: incoming.#method, headers: held ?? headersOf(incoming.#parts.fields) };
-      if (incoming.#body !== null) init.body = incoming.#body;
+      const body = incoming.#body;
+      if (body instanceof ReadableStream) {
+        // A stream taken or read here already cannot be handed on: the real Request has none.
+        if (!incoming.#read && !body.locked) Object.assign(init, { body, duplex: "half" });
+      } else if (body !== null) {
+        init.body = body;
+      }
       const real = new NativeRequest(incoming.#parts.href, init);
       if (incoming.#read && real.body !== null) {
         // Read here already: the real body is used too, left locked and disturbed as a read leaves it.
@@ -367,7 +404,8 @@ export function incomingRequest(parts: IncomingParts): Request {
   const body = method === "GET" || method === "HEAD" ? null : parts.body ?? null;
   if (incomingLazy) return new IncomingRequest(parts, method, body) as unknown as Request;
   const init: RequestInit = { method, headers: headersOf(parts.fields) };
-  if (body !== null) init.body = body;
+  if (body instanceof ReadableStream) Object.assign(init, { body, duplex: "half" });
+  else if (body !== null) init.body = body;
   const request = new NativeRequest(parts.href, init);
   let signal: AbortSignal | null = null;
   Object.defineProperty(request, "signal", { get: () => (signal ??= parts.signal(parts.exchange)), configurable: true });

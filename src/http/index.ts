@@ -20,6 +20,8 @@ export {
 export type { HTTPErrorOptions } from "./httping.ts";
 export { Requestant, RequestLimitDefaults, requestantTable } from "./parsing.ts";
 export type { RequestLimits, RequestantOptions } from "./parsing.ts";
+export { BodyFeed } from "./feeding.ts";
+export type { BodyFeedOptions, FeedState } from "./feeding.ts";
 export { Qargs } from "./targeting.ts";
 export { Responder, responderTable } from "./responding.ts";
 export type { ResponderOptions, Exchange } from "./responding.ts";

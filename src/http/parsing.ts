@@ -9,12 +9,16 @@
  * whose status the connection should answer before closing: 400 malformed, 413 body too large,
  * 414 request line too long, 431 header section too large, 501 transfer coding not implemented,
  * 505 version not HTTP/1.x.
+ *
+ * A body may be streamed instead of buffered (`streamAbove`): then `parse()` stops at the head,
+ * and later parses hand the body to `feed` as its reader makes room, leaving the rest in rxbs.
  */
 import { ByteBuffer } from "../base/buffering.ts";
 import { MachineTable, Stepper } from "../base/machining.ts";
 import { requestantMachine } from "../../machines/requestant.ts";
 import type { RequestantEventType } from "../../machines/requestant.ts";
 import { Accrual, ChunkScanner } from "./chunking.ts";
+import { BodyFeed } from "./feeding.ts";
 import { Hict } from "./hicting.ts";
 import { Framing } from "./framing.ts";
 import { CR, HTTPError, LF, jsonOf, latin1 } from "./httping.ts";
@@ -52,6 +56,13 @@ export interface RequestantOptions {
   /** Parse every body as JSON in `dictify()`, not only application/json ones. */
   dictable?: boolean;
   limits?: Partial<RequestLimits> | undefined;
+  /**
+   * Streams (through `feed`) bodies whose Content-Length is over this many bytes, and chunked
+   * bodies; Infinity (the default) buffers every body whole.
+   */
+  streamAbove?: number | undefined;
+  /** A streamed body's reader waits for bytes (or let go): parse again soon. */
+  onDemand?: (() => void) | null | undefined;
 }
 
 /** The requestant machine as a table, built once at load. */
@@ -129,6 +140,9 @@ export class Requestant {
   /** The body as JSON after `dictify()`, else null. */
   data: unknown = null;
   error: HTTPError | null = null;
+  /** The streamed body, from the head on (null when the body is buffered into `body`). */
+  feed: BodyFeed | null = null;
+  readonly streamAbove: number;
 
   #line = new RequestLineScanner();
   #fields = new FieldScanner();
@@ -142,13 +156,16 @@ export class Requestant {
   #expects = false; // HTTP/1.1 with Expect: 100-continue
   #begun = false; // a body byte has arrived
   #extensionBytes = 0; // chunk-extension bytes of this request so far
+  readonly #onDemand: (() => void) | null;
 
-  constructor({ msg, dictable = false, limits }: RequestantOptions = {}) {
+  constructor({ msg, dictable = false, limits, streamAbove = Infinity, onDemand = null }: RequestantOptions = {}) {
     this.msg = msg ?? new ByteBuffer();
     this.dictable = dictable;
     const given = Object.entries(limits ?? {}).filter(([, value]) => value !== undefined);
     this.limits = Object.freeze({ ...RequestLimitDefaults, ...Object.fromEntries(given) });
     this.stepper = new Stepper(requestantTable);
+    this.streamAbove = streamAbove;
+    this.#onDemand = onDemand;
   }
 
   /** The head (request line and header section) parsed, through the body and at its end. */
@@ -159,6 +176,11 @@ export class Requestant {
   /** A whole request parsed. */
   get ended(): boolean {
     return this.stepper.hasTag("ended");
+  }
+
+  /** The head is parsed and the body is being streamed through `feed`, not yet at its end. */
+  get streaming(): boolean {
+    return this.feed !== null && PARSING[this.stepper.state] === 1;
   }
 
   /** The bytes broke RFC 9112 or a limit; `error` says how. */
@@ -187,13 +209,14 @@ export class Requestant {
 
   /**
    * Advances the parse over what `msg` holds and consumes what it used; true once the request
-   * has ended or errored (then it stays put until `reinit()`).
+   * has ended or errored (then it stays put until `reinit()`), or once the head of a streamed
+   * request is parsed: then each later parse moves what body `feed` has room for.
    */
   parse(): boolean {
     for (;;) {
       const state = this.stepper.state;
       // Every parsing phase needs a byte to progress: an idle connection costs one check a tick.
-      if (this.msg.length === 0 && PARSING[state] === 1) return false;
+      if (this.msg.length === 0 && PARSING[state] === 1) return this.feed !== null;
       let progressed: boolean;
       if (state === LINE) progressed = this.#parseLine();
       else if (state === HEADERS) progressed = this.#parseHeaders();
@@ -202,8 +225,16 @@ export class Requestant {
       else if (state === DATA) progressed = this.#parseData();
       else if (state === TRAILERS) progressed = this.#parseTrailers();
       else return true;
-      if (!progressed) return false;
+      if (!progressed) return this.feed !== null;
     }
+  }
+
+  /** A streamed body cannot go on (the peer left, the deadline passed): its reader gets `error`. */
+  halt(error: HTTPError): void {
+    if (!this.streaming) return;
+    this.error = error;
+    this.stepper.step(ERROR);
+    this.feed?.error(error);
   }
 
   /** Resets for the next request on the same `msg` (hio's reinit). */
@@ -229,6 +260,8 @@ export class Requestant {
     this.#persisted = this.#expects = this.#begun = false;
     this.#extensionBytes = 0;
     this.#accrual.clear();
+    this.feed?.error(new HTTPError({ status: 400, detail: "the request is over" })); // only if still open
+    this.feed = null;
   }
 
   /**
@@ -284,6 +317,7 @@ export class Requestant {
     if (status !== 0) return this.#fail(status, framing.detail);
     if (framing.chunked) {
       this.chunked = true;
+      if (this.streamAbove < Infinity) this.#stream();
       this.#chunk.reset(0);
       this.stepper.step(HEAD_CHUNKED);
       return true;
@@ -294,8 +328,13 @@ export class Requestant {
       return true;
     }
     this.#remaining = framing.length;
+    if (framing.length > this.streamAbove) this.#stream();
     this.stepper.step(HEAD_LENGTH);
     return true;
+  }
+
+  #stream(): void {
+    this.feed = new BodyFeed({ onDemand: this.#onDemand });
   }
 
   #parseLength(): boolean {
@@ -303,6 +342,17 @@ export class Requestant {
     const available = msg.length;
     if (available === 0) return false;
     this.#begun = true;
+    const feed = this.feed;
+    if (feed !== null) {
+      const n = Math.min(available, this.#remaining, feed.room);
+      if (n === 0) return false;
+      feed.push(msg.take(n) as Uint8Array<ArrayBuffer>);
+      this.#remaining -= n;
+      if (this.#remaining > 0) return false;
+      feed.close();
+      this.stepper.step(BODY_PARSED);
+      return true;
+    }
     if (this.#accrual.size === 0 && available >= this.#remaining) {
       // The common case, the whole body is here: one copy, into a fresh ArrayBuffer.
       this.body = msg.take(this.#remaining) as Uint8Array<ArrayBuffer>;
@@ -343,7 +393,7 @@ export class Requestant {
       return true;
     }
     const maxBody = this.limits.maxBody;
-    if (this.#accrual.size + size > maxBody) return this.#fail(413, `chunked body is over the limit ${maxBody}`);
+    if ((this.feed === null ? this.#accrual.size : this.feed.fed) + size > maxBody) return this.#fail(413, `chunked body is over the limit ${maxBody}`);
     this.#remaining = size;
     this.#crlf = 0;
     this.stepper.step(CHUNK_SIZED);
@@ -353,10 +403,15 @@ export class Requestant {
   #parseData(): boolean {
     const msg = this.msg;
     if (this.#remaining > 0) {
-      const n = Math.min(msg.length, this.#remaining);
+      const feed = this.feed;
+      const n = Math.min(msg.length, this.#remaining, feed === null ? Infinity : feed.room);
       if (n === 0) return false;
-      this.#accrual.push(msg.view(), 0, n);
-      msg.shift(n);
+      if (feed === null) {
+        this.#accrual.push(msg.view(), 0, n);
+        msg.shift(n);
+      } else {
+        feed.push(msg.take(n) as Uint8Array<ArrayBuffer>);
+      }
       this.#remaining -= n;
       if (this.#remaining > 0) return false;
     }
@@ -379,8 +434,13 @@ export class Requestant {
     if (result !== DONE) return this.#fail(result, fields.detail);
     fields.collect(buf, this.trails);
     this.msg.shift(fields.next);
-    this.body = this.#accrual.take();
-    this.length = this.body.length;
+    if (this.feed === null) {
+      this.body = this.#accrual.take();
+      this.length = this.body.length;
+    } else {
+      this.length = this.feed.fed;
+      this.feed.close();
+    }
     this.stepper.step(TRAILERS_PARSED);
     return true;
   }
@@ -389,6 +449,7 @@ export class Requestant {
   #fail(status: number, detail: string): boolean {
     this.error = new HTTPError({ status, detail });
     this.stepper.step(ERROR);
+    this.feed?.error(this.error);
     return true;
   }
 }

@@ -4,7 +4,7 @@
  * a Doist: enter opens, recur services, exit closes.
  */
 import type { DoerOptions } from "../base/doing.ts";
-import { port as checkPort } from "../base/options.ts";
+import { port as checkPort, shown } from "../base/options.ts";
 import { ServicingDoer } from "../base/servicing.ts";
 import type { Tymth } from "../base/tyming.ts";
 import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
@@ -60,6 +60,24 @@ export interface BareServerOptions {
 
 export interface ServerOptions extends BareServerOptions {
   app?: FetchApp;
+  /**
+   * Streams request bodies to the app instead of buffering them whole: the app runs once the
+   * head is parsed and `request.body` is fed from the connection as the app reads it (`true`:
+   * every body; a number N: bodies whose Content-Length is over N bytes, and chunked ones).
+   * While the app does not read, the body stays in the connection's receive buffer, which
+   * fills to its high-water mark and pauses the socket: memory per upload stays at a few MiB,
+   * not at `limits.maxBody`. `text()`, `json()`, `arrayBuffer()` and `bytes()` read the stream
+   * to its end. 100 Continue goes out only when the app reads. A chunked body passing
+   * `limits.maxBody` fails the app's read with a 413 HTTPError, which is the reply if no head
+   * went out yet (else the connection closes). The request deadline still bounds the body, and
+   * an answer given before the body's end closes the connection after it.
+   *
+   * An option, off by default (false), rather than automatic: a body in hand is what
+   * `env.requestant.body` (and hio's environ) promises, and what the fastest path answers
+   * `json()` from without a stream; an app that reads bodies as streams says so here, and
+   * `stream: 65536` gives a hardened server small bodies whole and large ones streamed.
+   */
+  stream?: boolean | number;
 }
 
 /** An HTTP server with a Steward per connection; the default Steward echoes requests as JSON. */
@@ -283,15 +301,21 @@ export class BareServer implements Disposable {
 /** hio's WSGI server, the fetch way: each request goes to `app(request, env)`. */
 export class Server extends BareServer {
   readonly app: FetchApp;
+  /** Bodies over this many bytes, and chunked ones, are streamed (Infinity: none; see `stream`). */
+  readonly streamAbove: number;
 
-  constructor({ app, ...options }: ServerOptions) {
+  constructor({ app, stream = false, ...options }: ServerOptions) {
     super(options);
     if (app === undefined) throw new TypeError("http.Server needs an app: (request: Request) => Response");
+    if (typeof stream !== "boolean" && !(typeof stream === "number" && stream >= 0)) {
+      throw new TypeError(`stream must be true, false or a number of bytes (at least 0), not ${shown(stream)}`);
+    }
     this.app = app;
+    this.streamAbove = stream === true ? 0 : stream === false ? Infinity : stream;
   }
 
   override makeSteward(options: StewardOptions): Steward {
-    return new AppSteward({ ...options, app: this.app });
+    return new AppSteward({ ...options, app: this.app, streamAbove: this.streamAbove });
   }
 }
 

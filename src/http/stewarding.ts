@@ -38,6 +38,8 @@ const LINGERING = stewardTable.indexOf("lingering");
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 const TIMEOUT = new HTTPError({ status: 408, title: "Request Timeout", detail: "the request did not arrive in time" });
+const TRUNCATED = new HTTPError({ status: 400, detail: "the connection ended inside the body" });
+const UNREAD = new HTTPError({ status: 400, detail: "the exchange ended before the body did" });
 
 /** What a request's handler is told besides the request: hio's WSGI environ, the fetch way. */
 export interface HttpEnv {
@@ -81,6 +83,11 @@ export interface StewardOptions {
   deadlines?: Partial<Omit<Deadlines, "idle">> | undefined;
   /** Peers believed about the client's address (the server's checked `trustProxy`); null: none. */
   trust?: ProxyTrust | null | undefined;
+  /**
+   * Dispatches a request at its head and streams its body (`requestant.feed`) when its
+   * Content-Length is over this many bytes, or it is chunked; Infinity (the default) never.
+   */
+  streamAbove?: number | undefined;
 }
 
 /**
@@ -166,7 +173,7 @@ export class Steward {
   readonly #onError: ((error: unknown, steward: Steward) => void) | undefined;
 
   constructor({ remoter, id, name = "hio-ts", scheme = "http", ha = ["127.0.0.1", 0], limits, dictable = false, highWater, onError,
-                deadlines = {}, trust = null }: StewardOptions) {
+                deadlines = {}, trust = null, streamAbove }: StewardOptions) {
     this.remoter = remoter;
     this.id = id ?? remoter.key;
     this.trust = trust;
@@ -178,7 +185,8 @@ export class Steward {
     this.name = name;
     this.scheme = scheme;
     this.ha = ha;
-    this.requestant = new Requestant({ msg: remoter.rxbs, dictable, limits });
+    // A streamed body's reader waiting on an empty stream: parse on in the next tick.
+    this.requestant = new Requestant({ msg: remoter.rxbs, dictable, limits, streamAbove, onDemand: () => remoter.ready() });
     this.responder = new Responder({ txbs: remoter.txbs, name, highWater, notify: () => remoter.ready() });
   }
 
@@ -214,6 +222,14 @@ export class Steward {
    */
   get deadline(): number {
     const state = this.stepper.state;
+    if (state !== WAITING && this.requestant.streaming && this.#begun === this.#begun) {
+      // A streamed body is still bound by the request deadline from its first byte.
+      return Math.min(this.#begun + this.#request, this.#deadline(state));
+    }
+    return this.#deadline(state);
+  }
+
+  #deadline(state: number): number {
     const remoter = this.remoter;
     if (state === LINGERING) return this.#lingerer.stop;
     if (remoter.txPending) return remoter.tymer.started + this.#send;
@@ -277,6 +293,10 @@ export class Steward {
     // Pipelined requests answered whole in one tick are taken one after another, a bounded
     // number per tick so one connection cannot hold up the others.
     let starved = false; // the last look at rxbs found no whole request
+    if (this.busy && this.requestant.streaming) {
+      this.#feed();
+      if (this.closed) return;
+    }
     for (let round = 0; round < Steward.Rounds; round++) {
       if (this.stepper.state === WAITING && !this.#receive()) {
         starved = this.stepper.state === WAITING;
@@ -366,6 +386,8 @@ export class Steward {
   /** Parses; on a whole request dispatches it. Returns true when a response started. */
   #receive(): boolean {
     const requestant = this.requestant;
+    // A pipelined request taken in the tick its predecessor ended in begins now.
+    if (this.#begun !== this.#begun && this.remoter.rxbs.length > 0) this.#begun = this.remoter.tymer.tyme ?? 0;
     if (!requestant.parse()) {
       if (requestant.expectContinue && !this.#continued) {
         this.#continued = true;
@@ -382,7 +404,7 @@ export class Steward {
       return false;
     }
     this.stepper.step(PARSED);
-    this.#begun = NaN;
+    if (!requestant.streaming) this.#begun = NaN; // a streamed body keeps its request deadline
     this.exchanges += 1;
     const exchange: Exchange = {
       method: requestant.method,
@@ -401,8 +423,55 @@ export class Steward {
     return true;
   }
 
+  /**
+   * Moves what a streamed body's reader has room for out of rxbs. 100 Continue goes out when the
+   * app first reads the body, before any head of its answer. A body over the limit, broken, cut
+   * short by the peer or past the request deadline fails the app's reads and the exchange.
+   */
+  #feed(): void {
+    const requestant = this.requestant;
+    const remoter = this.remoter;
+    const feed = requestant.feed!;
+    if (feed.demanded && !this.#continued && requestant.expectContinue && !this.responder.headed) {
+      this.#continued = true;
+      remoter.tx(CONTINUE);
+    }
+    requestant.parse();
+    if (requestant.streaming) {
+      // Room in the feed and still no end: the bytes it needs will never come after a FIN.
+      if (remoter.cutoff && feed.room > 0) requestant.halt(TRUNCATED);
+      else if ((remoter.tymer.tyme ?? 0) >= this.#begun + this.#request) requestant.halt(TIMEOUT);
+    }
+    if (requestant.errored) this.#unbodied(requestant.error ?? TRUNCATED);
+    else if (!requestant.streaming) this.#begun = NaN;
+  }
+
+  /**
+   * A streamed body failed after its request was dispatched: its error (413, 408, 400) is the
+   * answer if no head went out yet, whatever the app makes of it; else the connection closes.
+   */
+  #unbodied(error: HTTPError): void {
+    this.#begun = NaN;
+    if (this.responder.headed) {
+      this.#abandon(CUTOFF);
+      this.remoter.close({ force: true });
+      return;
+    }
+    this.#stop();
+    this.#exchange = null;
+    const message = errorMessage(error, { name: this.name, persisted: false, chunkable: true, head: this.requestant.method === "HEAD" });
+    this.remoter.tx(message.bytes);
+    this.stepper.step(LAST);
+  }
+
   #pour(): void {
     const responder = this.responder;
+    const exchange = this.#exchange;
+    if (exchange !== null && this.requestant.feed !== null && !responder.headed) {
+      // Read when the head is written: an answer given before the body's end closes the
+      // connection after it (RFC 9112 §9.6), and what the client still sends is dropped.
+      exchange.persisted = this.requestant.persisted && !this.#draining && !this.requestant.streaming;
+    }
     responder.service();
     if (this.stepper.state === RESPONDING && responder.headed) this.stepper.step(HEADED);
     if (responder.ended || responder.aborted) {
@@ -417,6 +486,7 @@ export class Steward {
         responder.reset();
         this.#continued = false;
       } else {
+        this.requestant.halt(UNREAD); // an app still reading gets an end
         this.stepper.step(LAST);
       }
     }
@@ -447,13 +517,19 @@ export class Steward {
 
   /** Ends the connection's life: a response under way is aborted (its signal fires once). */
   #abandon(event: number): void {
+    this.#stop();
+    this.requestant.halt(TRUNCATED);
+    this.stepper.step(event);
+  }
+
+  /** Aborts the response under way (its signal fires once) and ignores the app's answer. */
+  #stop(): void {
     if (this.responder.busy) {
       this.#abortedExchange = this.exchanges;
       this.#controller?.abort();
     }
     this.#controller = null;
     this.responder.abort();
-    this.stepper.step(event);
   }
 
   #finish(): void {
@@ -512,7 +588,7 @@ export class AppSteward extends Steward {
         href: hrefOf(r, this.scheme, this.ha),
         method: r.method,
         fields: r.headers,
-        body: r.body.length === 0 ? null : r.body,
+        body: r.feed !== null ? r.feed.stream : r.body.length === 0 ? null : r.body,
         signal: this.#signalOf,
         exchange: this.exchanges,
       });

@@ -83,6 +83,48 @@ function simulate(bytes: Uint8Array, cuts: number[]): Outcome {
   return { messages, end: "wait", status: null };
 }
 
+/**
+ * As `simulate`, with every body streamed (`streamAbove: 0`): a reader takes each body from its
+ * feed as the server's app would, and the parse goes on only as it reads.
+ */
+async function simulateStreamed(bytes: Uint8Array, cuts: number[]): Promise<Outcome> {
+  const msg = new ByteBuffer(64);
+  const requestant = new Requestant({ msg, streamAbove: 0 });
+  const messages: Outcome["messages"] = [];
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  let reading: Promise<Uint8Array> | null = null;
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    msg.push(bytes.subarray(from, cut));
+    from = cut;
+    while (requestant.parse()) {
+      if (requestant.errored) {
+        await reading?.catch(() => {});
+        return { messages, end: "error", status: requestant.error?.status ?? null };
+      }
+      const feed = requestant.feed;
+      if (requestant.streaming) {
+        if (reading !== null) break; // its reader has room: more bytes are needed
+        reading = new Response(feed!.stream).arrayBuffer().then((body) => new Uint8Array(body));
+        await turn(); // the reader asks: the feed takes bytes from now on
+        continue;
+      }
+      const body = feed === null ? requestant.body : await (reading ?? new Response(feed.stream).arrayBuffer().then((b) => new Uint8Array(b)));
+      reading = null;
+      messages.push({
+        method: requestant.method,
+        target: requestant.url,
+        version: requestant.version,
+        headers: [...requestant.headers.items()],
+        body: Buffer.from(body).toString("utf8"),
+      });
+      if (!requestant.persisted) return { messages, end: "close", status: null };
+      requestant.reinit();
+    }
+  }
+  return { messages, end: "wait", status: null };
+}
+
 /** The runner's text comparison: exact, or the latin1 reading of the UTF-8 bytes sent. */
 const sameText = (got: string, want: string) => got === want || got === Buffer.from(want, "utf8").toString("latin1");
 
@@ -132,6 +174,13 @@ describe.skipIf(!present)(title, () => {
     if (bytes.length <= 600) {
       for (let cut = 1; cut < bytes.length; cut++) expect(simulate(bytes, [cut]), `split at ${cut}`).toEqual(whole);
     }
+  });
+
+  it.each(cases.map((c) => [c.id, c] as const))("%s with its bodies streamed, whole and a byte at a time", async (_id, c) => {
+    const { bytes } = build(c);
+    const whole = simulate(bytes, []);
+    expect(await simulateStreamed(bytes, [])).toEqual(whole);
+    expect(await simulateStreamed(bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1))).toEqual(whole);
   });
 
   it("judges as the runner does: waiting on a reject case, an extra or a wrong request fail", () => {

@@ -56,6 +56,41 @@ describe("deadlines in simulated tyme", () => {
     expect(answered).toBeLessThan(20.5);
   });
 
+  it("answers a streamed body trickled too slowly with 408 at the request deadline, failing the app's read", async () => {
+    const drip: Array<[number, string]> = [[0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"]];
+    for (let at = 1; at < 100; at += 1) drip.push([at, "x"]);
+    const failures: unknown[] = [];
+    const app = async (request: Request): Promise<Response> => {
+      try {
+        return new Response(await request.text());
+      } catch (error) {
+        failures.push(error);
+        throw error;
+      }
+    };
+    const { peer } = await run(drip, { deadlines: { headers: 10, request: 20 }, stream: true }, app);
+    expect(peer.text).toMatch(/^HTTP\/1\.1 408 [^]*connection: close\r\n/i);
+    const [answered] = answeredAndClosed(peer);
+    expect(answered).toBeGreaterThanOrEqual(20);
+    expect(answered).toBeLessThan(20.5);
+    expect(failures).toEqual([expect.objectContaining({ status: 408 })]);
+  });
+
+  it("ends a streamed request whose app never reads nor answers at the request deadline", async () => {
+    const script: Array<[number, string]> = [[0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"]];
+    const { peer, forgot } = await run(script, { deadlines: { request: 20 }, stream: true }, () => new Promise<Response>(() => {}));
+    expect(peer.text).toMatch(/^HTTP\/1\.1 408 [^]*connection: close\r\n/i);
+    expect([...answeredAndClosed(peer), forgot]).toEqual([20.1875, 20.25, 20.3125]);
+  });
+
+  it("closes at the request deadline a streamed request whose answer began but whose body never came", async () => {
+    const script: Array<[number, string]> = [[0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12345"]];
+    const app = (): Response => new Response(new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode("partial")) }));
+    const { peer, forgot } = await run(script, { deadlines: { request: 20 }, stream: true }, app);
+    expect(peer.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect([...answeredAndClosed(peer), forgot]).toEqual([0.25, 20.1875, 20.1875]);
+  });
+
   it("closes a connection that says nothing at the idle deadline, without a reply", async () => {
     const { peer } = await run([], { deadlines: { idle: 5 } });
     expect(peer.text).toBe("");
