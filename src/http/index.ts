@@ -23,6 +23,7 @@ export type { RequestLimits, RequestantOptions } from "./parsing.ts";
 export { Qargs } from "./targeting.ts";
 export { Responder, responderTable } from "./responding.ts";
 export type { ResponderOptions, Exchange } from "./responding.ts";
+export { OutgoingResponse as Response, NativeResponse, installResponse, restoreResponse, responseInstalled } from "./outgoing.ts";
 export { CustomResponder, buildMessage } from "./replying.ts";
 export type { MessageParts } from "./replying.ts";
 export { Steward, AppSteward, stewardTable, toRequest, DeadlineDefaults, deadlinesOf } from "./stewarding.ts";

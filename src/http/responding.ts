@@ -7,7 +7,8 @@ import type { ByteBuffer } from "../base/buffering.ts";
 import { MachineTable, Stepper } from "../base/machining.ts";
 import { responderMachine } from "../../machines/responder.ts";
 import type { ResponderEvent } from "../../machines/responder.ts";
-import { cancelBody, describe, wholeBody } from "./bodying.ts";
+import { cancelBody, describe, keepBody, wholeBody } from "./bodying.ts";
+import { NativeResponse, offerResponse, outgoingParts } from "./outgoing.ts";
 import { errorMessage } from "./replying.ts";
 import { httpDate1123, statusReason } from "./httping.ts";
 
@@ -48,6 +49,8 @@ export interface Exchange {
 
 type Settled = { response: unknown } | { error: unknown };
 
+const CLOSE = /(^|,)\s*close\s*(,|$)/i;
+
 /**
  * Writes one response at a time into `txbs`. `start()` takes the app's result, `service()` is
  * called once per tick, `abort()` when the peer is gone. Flags are the machine's tags.
@@ -81,6 +84,7 @@ export class Responder {
   #wholeLength = -1; // size of a body given whole, -1 when it is a stream
   #wholeText: string | null = null; // a body given whole as a string, not yet written
   #generation = 0; // ignores reads that settle after a reset
+  #fields: readonly string[] | null = null; // an OutgoingResponse's fields, when its Headers were never made
 
   readonly #notify: (() => void) | null;
 
@@ -89,6 +93,7 @@ export class Responder {
     this.name = name;
     this.highWater = highWater;
     this.#notify = notify;
+    offerResponse(); // a server is about to answer: the global Response becomes the cheap one, unless declined
   }
 
   /**
@@ -124,7 +129,7 @@ export class Responder {
   start(result: unknown, exchange: Exchange): void {
     this.#exchange = exchange;
     this.stepper.step(DISPATCHED);
-    if (result instanceof Response) {
+    if (result instanceof NativeResponse) {
       this.#settled = { response: result };
       return;
     }
@@ -202,11 +207,12 @@ export class Responder {
     this.#framing = "none";
     this.#length = 0;
     this.#wholeLength = -1;
+    this.#fields = null;
   }
 
   #accept(settled: Settled): void {
     this.stepper.step(READY);
-    if ("error" in settled || !(settled.response instanceof Response)) {
+    if ("error" in settled || !(settled.response instanceof NativeResponse)) {
       const error = "error" in settled ? settled.error : new TypeError("the app returned something that is not a Response");
       this.#writeError(error);
       return;
@@ -220,7 +226,14 @@ export class Responder {
       return;
     }
     this.response = response;
-    this.status = response.status;
+    const parts = outgoingParts(response);
+    if (parts !== null) {
+      // Sent from its parts: status and fields as given, no Headers object made.
+      this.status = parts.status;
+      if (parts.headers === null) this.#fields = parts.fields;
+    } else {
+      this.status = response.status;
+    }
     if (whole !== null) {
       this.#wholeLength = whole.length;
       if (this.#bodyAllowed() && whole.length > 0) {
@@ -257,9 +270,10 @@ export class Responder {
 
   #head(): void {
     const response = this.response as Response;
-    const headers = response.headers;
-    const declared = headers.get("content-length");
-    const event = (headers.get("content-type") ?? "").startsWith("text/event-stream");
+    const fields = this.#fields;
+    const headers = fields === null ? response.headers : null;
+    const declared = headers !== null ? headers.get("content-length") : fieldOf(fields!, "content-length");
+    const event = ((headers !== null ? headers.get("content-type") : fieldOf(fields!, "content-type")) ?? "").startsWith("text/event-stream");
     if (!this.#done && this.#chunks.length === 0 && this.#streamError === null && declared === null && !event) {
       return; // wait for the first body piece (or the end) to choose the framing
     }
@@ -273,7 +287,7 @@ export class Responder {
       this.#writeError(error);
       return;
     }
-    let persisted = this.#exchange.persisted && !/(^|,)\s*close\s*(,|$)/i.test(headers.get("connection") ?? "");
+    let persisted = this.#exchange.persisted && !CLOSE.test((headers !== null ? headers.get("connection") : fieldOf(fields!, "connection")) ?? "");
     let framing: "length" | "chunked" | "close" | "none";
     let length = 0;
     if (!this.#bodyAllowed()) {
@@ -293,15 +307,31 @@ export class Responder {
     this.#framing = framing;
     this.#length = length;
     this.persisted = persisted;
+    if (this.#wholeLength < 0 && this.#done && this.#chunks.length === 1 && this.#streamError === null) {
+      // A native body read whole through its stream (where undici keeps its source private): kept,
+      // so the same Response returned again goes out whole too.
+      keepBody(response, this.#chunks[0]!);
+    }
 
     let head = `HTTP/1.1 ${this.status} ${response.statusText || statusReason(this.status)}\r\n`;
     let hasServer = false;
     let hasDate = false;
-    for (const [name, value] of headers) {
-      if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
-      if (name === "server") hasServer = true;
-      else if (name === "date") hasDate = true;
-      head += `${name}: ${value}\r\n`;
+    if (headers !== null) {
+      for (const [name, value] of headers) {
+        if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
+        if (name === "server") hasServer = true;
+        else if (name === "date") hasDate = true;
+        head += `${name}: ${value}\r\n`;
+      }
+    } else {
+      const list = fields!;
+      for (let i = 0; i < list.length; i += 2) {
+        const name = list[i]!;
+        if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
+        if (name === "server") hasServer = true;
+        else if (name === "date") hasDate = true;
+        head += `${name}: ${list[i + 1]!}\r\n`;
+      }
     }
     if (!hasServer) head += `server: ${this.name}\r\n`;
     if (!hasDate) head += `date: ${httpDate1123()}\r\n`;
@@ -435,4 +465,13 @@ export class Responder {
     this.#reading = false;
     if (reader !== null) void reader.cancel().catch(() => {});
   }
+}
+
+/** A field's value from a flat name/value list, repeats joined as Headers.get joins them; null if absent. */
+function fieldOf(fields: readonly string[], name: string): string | null {
+  let value: string | null = null;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] === name) value = value === null ? fields[i + 1]! : `${value}, ${fields[i + 1]!}`;
+  }
+  return value;
 }
