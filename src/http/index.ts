@@ -22,10 +22,10 @@ export { Requestant, RequestLimitDefaults, requestantTable } from "./parsing.ts"
 export type { RequestLimits, RequestantOptions } from "./parsing.ts";
 export { Qargs } from "./targeting.ts";
 export { Responder, responderTable } from "./responding.ts";
-export type { ResponderOptions, Exchange } from "./responding.ts";
+export type { ResponderOptions, Exchange, Answer } from "./responding.ts";
 export { OutgoingResponse as Response, NativeResponse, installResponse, restoreResponse, responseInstalled } from "./outgoing.ts";
-export { CustomResponder, buildMessage } from "./replying.ts";
-export type { MessageParts } from "./replying.ts";
+export { CustomResponder, CustomReply, buildMessage } from "./replying.ts";
+export type { MessageParts, ReplyParts } from "./replying.ts";
 export { Steward, AppSteward, stewardTable, toRequest, DeadlineDefaults, deadlinesOf } from "./stewarding.ts";
 export type { FetchApp, HttpEnv, StewardOptions, Deadlines } from "./stewarding.ts";
 export { BareServer, Server, ServerDoer, openServer } from "./serving.ts";

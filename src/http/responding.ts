@@ -9,7 +9,7 @@ import { responderMachine } from "../../machines/responder.ts";
 import type { ResponderEvent } from "../../machines/responder.ts";
 import { cancelBody, describe, keepBody, wholeBody } from "./bodying.ts";
 import { NativeResponse, offerResponse, outgoingParts } from "./outgoing.ts";
-import { errorMessage } from "./replying.ts";
+import { CustomReply, errorMessage, writeReply } from "./replying.ts";
 import { httpDate1123, statusReason } from "./httping.ts";
 
 export const responderTable = new MachineTable<ResponderEvent["type"]>(responderMachine);
@@ -46,6 +46,12 @@ export interface Exchange {
   /** True when the request lets the connection persist after this response. */
   persisted: boolean;
 }
+
+/**
+ * What a Steward's `respond()` may give the Responder (or a promise of it): a fetch Response,
+ * hio's CustomReply, or the bytes of a whole message (CustomResponder's `build()`).
+ */
+export type Answer = Response | CustomReply | Uint8Array;
 
 type Settled = { response: unknown } | { error: unknown };
 
@@ -123,13 +129,14 @@ export class Responder {
   }
 
   /**
-   * Takes the app's result for a parsed request: a Response, or a promise (any thenable) of
-   * one. Anything else, or a thenable that throws, is answered 500 and never throws here.
+   * Takes the app's result for a parsed request: an Answer (a Response, a CustomReply, a whole
+   * message's bytes), or a promise (any thenable) of one. Anything else, or a thenable that
+   * throws, is answered 500 and never throws here.
    */
   start(result: unknown, exchange: Exchange): void {
     this.#exchange = exchange;
     this.stepper.step(DISPATCHED);
-    if (result instanceof NativeResponse) {
+    if (result instanceof NativeResponse || result instanceof CustomReply || result instanceof Uint8Array) {
       this.#settled = { response: result };
       return;
     }
@@ -212,6 +219,14 @@ export class Responder {
 
   #accept(settled: Settled): void {
     this.stepper.step(READY);
+    if ("response" in settled && settled.response instanceof CustomReply) {
+      this.#writeReply(settled.response);
+      return;
+    }
+    if ("response" in settled && settled.response instanceof Uint8Array) {
+      this.#writeMessage(settled.response);
+      return;
+    }
     if ("error" in settled || !(settled.response instanceof NativeResponse)) {
       const error = "error" in settled ? settled.error : new TypeError("the app returned something that is not a Response");
       this.#writeError(error);
@@ -358,6 +373,42 @@ export class Responder {
       }
     }
     this.stepper.step(HEAD_SENT);
+  }
+
+  /** Writes hio's CustomReply whole, with the exchange's connection fields; the body left out for HEAD. */
+  #writeReply(reply: CustomReply): void {
+    const { persisted, chunkable, method } = this.#exchange;
+    let close = false;
+    for (const [field, value] of reply.fields) if (field.toLowerCase() === "connection" && CLOSE.test(value)) close = true;
+    this.status = reply.status;
+    this.persisted = persisted && !close;
+    writeReply(this.txbs, reply, { name: this.name, persisted: this.persisted, chunkable, head: method === "HEAD" });
+    this.#done = true;
+    this.stepper.step(HEAD_SENT);
+    this.stepper.step(BODY_ENDED);
+  }
+
+  /**
+   * Writes the bytes of a whole message (as CustomResponder's `build()` makes) as they are, only
+   * the body left out for HEAD. Its status line gives the status; its Connection field, whether
+   * the connection may persist.
+   */
+  #writeMessage(bytes: Uint8Array): void {
+    const message = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const end = message.indexOf("\r\n\r\n");
+    const line = /^HTTP\/1\.[01] ([1-9]\d\d) /.exec(message.toString("latin1", 0, Math.min(message.length, 16)));
+    if (end === -1 || line === null) {
+      this.#writeError(new TypeError("the app returned bytes that are not a whole HTTP/1.1 message"));
+      return;
+    }
+    const head = message.toString("latin1", 0, end + 2);
+    const connection = /\r\nconnection:[ \t]*([^\r]*)/i.exec(head);
+    this.status = Number(line[1]);
+    this.persisted = this.#exchange.persisted && !(connection !== null && CLOSE.test(connection[1]!));
+    this.txbs.push(this.#exchange.method === "HEAD" ? message.subarray(0, end + 4) : message);
+    this.#done = true;
+    this.stepper.step(HEAD_SENT);
+    this.stepper.step(BODY_ENDED);
   }
 
   /** Writes the response for an error whole (HTTPError: its own status; else 500). */
