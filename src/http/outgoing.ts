@@ -2,35 +2,41 @@
  * The Response an app returns, made cheaply: OutgoingResponse, also `http.Response`.
  *
  * A `new Response("Hello World!", { headers })` costs about 4 µs on Node 20 (3 of them the web
- * ReadableStream undici makes for every body), more than node:http spends on a whole request; a
- * server that sends the body whole never reads that stream. An OutgoingResponse keeps what it was
- * given (status, status text, header fields, a string or bytes or no body) and the Responder
- * writes those straight into the send buffer, in the tick the app answered, framed by
- * Content-Length. The real (undici) Response is built only when something asks for what only it
- * has: `body` as a stream, `blob()`, `formData()`; everything else (`status`, `headers`, `text()`,
- * `json()`, `arrayBuffer()`, `bytes()`, `clone()`) is answered from the parts. Any other body (a
- * stream, a Blob, FormData, URLSearchParams) or an init this module does not take as it is (a
- * status out of range, a field it would have to normalize) builds the real Response at once, so
- * undici decides and throws as it always does.
+ * ReadableStream undici makes for every body), more than node:http spends on a whole request; on
+ * Node 22+ undici keeps the body's source private, so a server must read even a string body back
+ * through that stream, a tick later. An OutgoingResponse keeps what it was given (status, status
+ * text, header fields, a string or bytes or no body) and the Responder writes those straight into
+ * the send buffer, in the tick the app answered, framed by Content-Length. The real (undici)
+ * Response is built only when something asks for what only it has: `body` as a stream, `blob()`,
+ * `formData()`; everything else (`status`, `headers`, `text()`, `json()`, `arrayBuffer()`,
+ * `bytes()`, `clone()`) is answered from the parts. Any other body (a stream, a Blob, FormData,
+ * URLSearchParams) or an init it does not take as it is (a status out of range, a field value
+ * undici would normalize or refuse) builds the real Response at once, so undici decides and throws.
  *
- * It is a Response as a program sees one: `instanceof Response` holds (for the native class and,
- * while installed, for the global one, which also claims every native Response), it answers
- * every getter and method with what the real one would, a second read of its body is refused,
- * `clone()`, `Response.json()`, subclasses (`class X extends Response`), `new Response(body,
- * response)` and `util.inspect` work. It has no undici internals: native code that takes
- * undici's internal slots of a Response handed to it (none in Node's public API takes an app's
- * Response as an argument) would refuse it.
+ * It is a Response as a program sees one (test/http/outgoing.test.ts compares the two over every
+ * getter, read, copy and header change, in any order): `instanceof Response` holds, a body is
+ * read once, `clone()`, `Response.json()`, subclasses, `new Response(body, response)`,
+ * `WebAssembly.compileStreaming()` and `util.inspect` work. Two differences remain: it has none of
+ * undici's internals, so undici's own methods applied to it directly
+ * (`NativeResponse.prototype.text.call(outgoing)`) fail; and `util.inspect` shows the fields of a
+ * Headers object given as init as that object iterates them (sorted, lowercase).
  *
- * The global. An app written for any runtime says `new Response(...)`, so the gain needs the global
- * name. A hio-ts HTTP server's first connection installs OutgoingResponse as `globalThis.Response`
- * (never on import); `restoreResponse()` puts the native class back at any time and keeps servers
- * from installing it again, `HIO_RESPONSE=native` in the environment declines it from the start,
- * and `installResponse()` puts it in place explicitly. It replaces only the runtime's own class
- * (another library's replacement is left alone) and puts back exactly the descriptor it found.
- * Risks, as @hono/node-server's users met them: classes that extended the native Response before
- * the swap (NextResponse) stay native, which is fine here since both ways of `instanceof` hold;
- * code that compares constructors (`response.constructor === Response`) sees two classes; a
- * Response made before the swap and one made after differ in cost, not in behaviour.
+ * The global, and why it is replaced. Apps written for any runtime say `new Response(...)`
+ * (examples/hello.ts, Hono's `c.text()` and `c.json()`), so the gain needs the global name, as
+ * @hono/node-server found (its `overrideGlobalObjects`, on by default). So a hio-ts HTTP server's
+ * first connection (its first Responder) installs OutgoingResponse as `globalThis.Response`;
+ * importing hio-ts changes nothing. `restoreResponse()` puts the native class back, exactly as it
+ * was found, and keeps servers from installing it again (the opt-out); `HIO_RESPONSE=native` in
+ * the environment declines it from the start; `installResponse()` installs it explicitly. Only the
+ * runtime's own class is ever replaced: another library's replacement is left alone. What broke
+ * for @hono/node-server's users, and how it is met here: Responses that `fetch()` returns and
+ * classes that extended the native Response before the swap (Next.js's NextResponse) failed
+ * `instanceof Response` (openapi-fetch, Next.js, the MCP SDK, which turned the override off): the
+ * global here claims every native Response, and the native class claims every OutgoingResponse.
+ * Still: `response.constructor === Response` is false for native Responses while it is installed;
+ * the swap is process-wide, so other servers in the process get OutgoingResponses from their apps
+ * (they work through the public API, at the real Response's cost); code that must see the native
+ * class in the global (a test stubbing it) should call `restoreResponse()` first.
  */
 
 /** The runtime's own Response class (undici's), whatever the global is when this module loads. */
@@ -55,7 +61,10 @@ const encoder = new TextEncoder(); // lone surrogates become U+FFFD, as undici e
 export interface OutgoingParts {
   readonly status: number;
   readonly statusText: string;
-  /** The header fields as given, flat (name lowercased, value, name, value ...); a default Content-Type appended. */
+  /**
+   * The header fields as given, flat, three strings each: name lowercased, value, name as given
+   * (Headers keeps that spelling for display); a default Content-Type appended.
+   */
   readonly fields: readonly string[];
   /** The Headers handed out by `headers`, once asked for: from then on the fields are these. */
   headers: Headers | null;
@@ -66,6 +75,23 @@ export interface OutgoingParts {
 }
 
 type Init = { headers?: unknown; status?: unknown; statusText?: unknown };
+
+/** Whether this undici reads an init's headers before its status (undici 7 does; 6 reads them last). */
+const headersFirst = ((): boolean => {
+  const order: string[] = [];
+  void new NativeResponse(null, {
+    get headers() { order.push("headers"); return undefined; },
+    get status() { order.push("status"); return undefined; },
+  } as ResponseInit);
+  return order[0] === "headers";
+})();
+
+/** An init's members, each read once, in the order undici reads them (a getter sees what it would). */
+function readInit(given: Init): Init {
+  return headersFirst
+    ? { headers: given.headers, status: given.status, statusText: given.statusText }
+    : { status: given.status, statusText: given.statusText, headers: given.headers };
+}
 
 /**
  * The parts of a Response made with `body` and `init`, or null when this module does not take
@@ -112,8 +138,8 @@ function partsOf(body: unknown, init: Init | undefined, type: string | null): Ou
   }
   if (type !== null) {
     let typed = false;
-    for (let i = 0; i < fields.length; i += 2) if (fields[i] === "content-type") typed = true;
-    if (!typed) fields.push("content-type", type);
+    for (let i = 0; i < fields.length; i += 3) if (fields[i] === "content-type") typed = true;
+    if (!typed) fields.push("content-type", type, "content-type");
   }
   return { status, statusText, fields, headers: null, body: content, used: false };
 }
@@ -122,7 +148,7 @@ function partsOf(body: unknown, init: Init | undefined, type: string | null): Ou
 function takeFields(headers: unknown, fields: string[]): boolean {
   if (typeof headers !== "object" || headers === null) return false;
   if (headers instanceof Headers) {
-    for (const [name, value] of headers) fields.push(name, value); // valid and lowercase already
+    for (const [name, value] of headers) fields.push(name, value, name); // valid and lowercase already
     return true;
   }
   if (Array.isArray(headers)) {
@@ -142,13 +168,13 @@ function takeFields(headers: unknown, fields: string[]): boolean {
 
 function field(name: unknown, value: unknown, fields: string[]): boolean {
   if (typeof name !== "string" || typeof value !== "string" || !TOKEN.test(name) || !VALUE.test(value)) return false;
-  fields.push(name.toLowerCase(), value);
+  fields.push(name.toLowerCase(), value, name);
   return true;
 }
 
 function headersOf(fields: readonly string[]): Headers {
   const headers = new Headers();
-  for (let i = 0; i < fields.length; i += 2) headers.append(fields[i]!, fields[i + 1]!);
+  for (let i = 0; i < fields.length; i += 3) headers.append(fields[i + 2]!, fields[i + 1]!);
   return headers;
 }
 
@@ -187,7 +213,7 @@ const PARTS_NAMES = ["status", "statusText", "headers", "body", "bodyUsed", "ok"
 
 function fieldsOf(headers: Headers): string[] {
   const fields: string[] = [];
-  for (const [name, value] of headers) fields.push(name, value);
+  for (const [name, value] of headers) fields.push(name, value, name);
   return fields;
 }
 
@@ -223,12 +249,7 @@ class Outgoing {
       this.#parts = init as OutgoingParts;
       return;
     }
-    let read: Init | undefined;
-    if (init !== null && typeof init === "object") {
-      // Each member read once, in undici's order (a ResponseInit's members, sorted).
-      const given = init as Init;
-      read = { headers: given.headers, status: given.status, statusText: given.statusText };
-    }
+    const read = init !== null && typeof init === "object" ? readInit(init as Init) : undefined;
     const parts = init === undefined || init === null || read !== undefined ? partsOf(body, read, TEXT_PLAIN) : null;
     this.#parts = parts;
     if (parts === null) this.#real = new NativeResponse(body as BodyInit, (read ?? init) as ResponseInit);
@@ -238,11 +259,7 @@ class Outgoing {
   static json(data: unknown, init?: unknown): Response {
     const text = JSON.stringify(data) as string | undefined;
     if (typeof text !== "string") throw new TypeError("Value is not JSON serializable");
-    let read: Init | undefined;
-    if (init !== null && typeof init === "object") {
-      const given = init as Init;
-      read = { headers: given.headers, status: given.status, statusText: given.statusText };
-    }
+    const read = init !== null && typeof init === "object" ? readInit(init as Init) : undefined;
     const parts = init === undefined || init === null || read !== undefined ? partsOf(text, read, APPLICATION_JSON) : null;
     if (parts === null) return NativeResponse.json(data, (read ?? init) as ResponseInit);
     return new Outgoing(FROM_PARTS, parts) as unknown as Response;
@@ -261,7 +278,10 @@ class Outgoing {
       if (value.#real !== null) return value.#real;
       const parts = value.#parts as OutgoingParts;
       const held = parts.headers;
-      const real = new NativeResponse(parts.body, { status: parts.status, statusText: parts.statusText, headers: held ?? headersOf(parts.fields) });
+      const headers = held ?? headersOf(parts.fields);
+      const real = new NativeResponse(parts.body, { status: parts.status, statusText: parts.statusText, headers });
+      // undici types a string body that has no Content-Type: this one's was taken away (headers.delete).
+      if (!headers.has("content-type")) real.headers.delete("content-type");
       if (parts.used && real.body !== null) {
         // Read here already: the real body is used too, locked and disturbed as a read leaves it.
         real.body.getReader().read().catch(() => {});
@@ -344,12 +364,13 @@ class Outgoing {
     Object.setPrototypeOf(Outgoing, NativeResponse); // Response.error(), Response.redirect()
     Object.setPrototypeOf(Outgoing.prototype, NativeResponse.prototype);
     Object.defineProperty(Outgoing, "name", { value: "Response" });
-    // As on Response.prototype: accessors and methods are enumerable.
-    for (const name of Object.getOwnPropertyNames(Outgoing.prototype)) {
-      if (name !== "constructor" && name in NATIVE) Object.defineProperty(Outgoing.prototype, name, { enumerable: true });
-    }
-    for (const name of Object.getOwnPropertyNames(Outgoing.prototype)) {
-      if (name !== "constructor" && !(name in NATIVE)) Reflect.deleteProperty(Outgoing.prototype, name); // bytes() where undici has none
+    // As on Response.prototype: the same accessors and methods, enumerable, in the same order
+    // (for...in lists them so), and none that undici lacks (bytes() on an older one).
+    const own = Object.getOwnPropertyDescriptors(Outgoing.prototype) as Record<string, PropertyDescriptor>;
+    for (const name of Object.keys(own)) if (name !== "constructor") Reflect.deleteProperty(Outgoing.prototype, name);
+    for (const name of Object.keys(NATIVE)) {
+      const descriptor = own[name];
+      if (name !== "constructor" && descriptor !== undefined) Object.defineProperty(Outgoing.prototype, name, { ...descriptor, enumerable: true });
     }
   }
 }

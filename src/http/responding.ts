@@ -340,7 +340,7 @@ export class Responder {
       }
     } else {
       const list = fields!;
-      for (let i = 0; i < list.length; i += 2) {
+      for (let i = 0; i < list.length; i += 3) {
         const name = list[i]!;
         if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
         if (name === "server") hasServer = true;
@@ -518,10 +518,10 @@ export class Responder {
   }
 }
 
-/** A field's value from a flat name/value list, repeats joined as Headers.get joins them; null if absent. */
+/** A field's value from an OutgoingResponse's fields, repeats joined as Headers.get joins them; null if absent. */
 function fieldOf(fields: readonly string[], name: string): string | null {
   let value: string | null = null;
-  for (let i = 0; i < fields.length; i += 2) {
+  for (let i = 0; i < fields.length; i += 3) {
     if (fields[i] === name) value = value === null ? fields[i + 1]! : `${value}, ${fields[i + 1]!}`;
   }
   return value;
