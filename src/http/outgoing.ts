@@ -419,8 +419,8 @@ export function responseInstalled(): boolean {
 export function installResponse(): boolean {
   declined = false;
   if (responseInstalled()) return true;
-  if (globalThis.Response !== NativeResponse || GLOBAL === undefined) return false;
-  Object.defineProperty(globalThis, "Response", { ...GLOBAL, value: Outgoing });
+  if (globalThis.Response !== NativeResponse || GLOBAL === undefined || GLOBAL.configurable !== true) return false;
+  Object.defineProperty(globalThis, "Response", { value: Outgoing, writable: true, enumerable: GLOBAL.enumerable === true, configurable: true });
   return true;
 }
 
