@@ -82,7 +82,7 @@ const headersFirst = ((): boolean => {
   void new NativeResponse(null, {
     get headers() { order.push("headers"); return undefined; },
     get status() { order.push("status"); return undefined; },
-  } as ResponseInit);
+  } as unknown as ResponseInit);
   return order[0] === "headers";
 })();
 

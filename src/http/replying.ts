@@ -7,7 +7,7 @@ import { HTTPError, httpDate1123, statusReason } from "./httping.ts";
 
 export interface MessageParts {
   status: number;
-  reason?: string;
+  reason?: string | undefined;
   headers?: Iterable<readonly [string, string]>;
   body?: Uint8Array | string;
   /** `Server` header value when none is given. */

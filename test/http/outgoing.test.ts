@@ -39,8 +39,6 @@ async function observe(act: () => unknown): Promise<unknown> {
   }
 }
 
-type Made = (Made: typeof Response) => Response;
-
 /** Bodies and inits, made afresh for each side (a stream can be given once). */
 const BODIES: Record<string, () => unknown> = {
   text: () => "Hello World!",
