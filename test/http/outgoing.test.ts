@@ -4,6 +4,7 @@
  * Then the global: installed by a server's first connection only, restored exactly, and
  * `instanceof Response` holding both ways, for subclasses and for Responses fetch() returns.
  */
+import { execFile } from "node:child_process";
 import { inspect } from "node:util";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -231,6 +232,19 @@ describe("the global Response", () => {
     expect(installResponse()).toBe(true);
     expect(globalThis.Response).toBe(Outgoing);
     restoreResponse();
+  });
+
+  it("is declined from the start by HIO_RESPONSE=native", async () => {
+    const responding = new URL("../../src/http/responding.ts", import.meta.url).href;
+    const outgoing = new URL("../../src/http/outgoing.ts", import.meta.url).href;
+    const script = `const { Responder } = await import(${JSON.stringify(responding)});
+      const { responseInstalled } = await import(${JSON.stringify(outgoing)});
+      new Responder({ txbs: null }); console.log(responseInstalled(), globalThis.Response.name);`;
+    const run = (env: Record<string, string>): Promise<string> => new Promise((resolve, reject) =>
+      execFile(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { env: { ...process.env, ...env }, timeout: 30_000 },
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout.trim()))));
+    expect(await run({ HIO_RESPONSE: "native" })).toBe("false Response");
+    expect(await run({ HIO_RESPONSE: "" })).toBe("true Response");
   });
 
   it("replaces only the runtime's own class: another library's global is left alone", () => {
