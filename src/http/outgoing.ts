@@ -16,10 +16,11 @@
  * It is a Response as a program sees one (test/http/outgoing.test.ts compares the two over every
  * getter, read, copy and header change, in any order): `instanceof Response` holds, a body is
  * read once, `clone()`, `Response.json()`, subclasses, `new Response(body, response)`,
- * `WebAssembly.compileStreaming()` and `util.inspect` work. Two differences remain: it has none of
+ * `WebAssembly.compileStreaming()` and `util.inspect` work. Differences remain: it has none of
  * undici's internals, so undici's own methods applied to it directly
- * (`NativeResponse.prototype.text.call(outgoing)`) fail; and `util.inspect` shows the fields of a
- * Headers object given as init as that object iterates them (sorted, lowercase).
+ * (`NativeResponse.prototype.text.call(outgoing)`) fail; `util.inspect` shows the fields of a
+ * Headers object given as init as that object iterates them (sorted, lowercase); and
+ * `structuredClone()` copies it as an empty object, as Node 20 does a native one (Node 22+ refuses).
  *
  * The global, and why it is replaced. Apps written for any runtime say `new Response(...)`
  * (examples/hello.ts, Hono's `c.text()` and `c.json()`), so the gain needs the global name, as
