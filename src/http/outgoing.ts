@@ -26,7 +26,8 @@
  * (examples/hello.ts, Hono's `c.text()` and `c.json()`), so the gain needs the global name, as
  * @hono/node-server found (its `overrideGlobalObjects`, on by default). So a hio-ts HTTP server's
  * first connection (its first Responder) installs OutgoingResponse as `globalThis.Response`;
- * importing hio-ts changes nothing. `restoreResponse()` puts the native class back, exactly as it
+ * importing hio-ts leaves it alone (src/http/incoming.ts wraps Request and fetch on import, for
+ * reasons of its own). `restoreResponse()` puts the native class back, exactly as it
  * was found, and keeps servers from installing it again (the opt-out); `HIO_RESPONSE=native` in
  * the environment declines it from the start; `installResponse()` installs it explicitly. Only the
  * runtime's own class is ever replaced: another library's replacement is left alone. What broke
