@@ -5,10 +5,11 @@
  * (the Requestant) goes to `respond()`, and the reply is written straight into the send buffer.
  * Beside hello.ts it shows what the fetch interface costs over the engine itself.
  *
- *   PORT=8080 npx tsx bench/hio-native.ts
+ *   PORT=8080 npx tsx bench/hio-native.ts   # PORT=0 picks a free port
  *   TOCK=1/8192 PORT=8080 npx tsx bench/hio-native.ts   # TOCK: the Doist's tock (default 1/1024)
  */
 import { Doist, http } from "../src/index.ts";
+import { portFromEnv } from "../examples/env.ts";
 
 const custom = new http.CustomResponder();
 
@@ -25,7 +26,7 @@ const tockOf = (text: string): number => {
   return under === undefined ? Number(over) : Number(over) / Number(under);
 };
 
-const port = Number(process.env.PORT ?? 8080);
+const port = portFromEnv(8080);
 const host = process.env.HOST ?? "127.0.0.1";
 const server = http.openServer({ host, port, steward: (options) => new Hello(options) });
 const limit = process.env.LIMIT === undefined ? null : Number(process.env.LIMIT); // tyme to run, else until Ctrl-C
