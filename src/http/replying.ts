@@ -2,11 +2,12 @@
  * Whole responses written at once: error replies and hio's CustomResponder messages, each a
  * status line, header fields (`Server` and `Date` added when absent) and a Content-Length body.
  */
+import type { ByteBuffer } from "../base/buffering.ts";
 import { HTTPError, httpDate1123, statusReason } from "./httping.ts";
 
 export interface MessageParts {
   status: number;
-  reason?: string;
+  reason?: string | undefined;
   headers?: Iterable<readonly [string, string]>;
   body?: Uint8Array | string;
   /** `Server` header value when none is given. */
@@ -19,18 +20,19 @@ export interface MessageParts {
   head?: boolean;
 }
 
-/** Builds a whole response: head plus body, framed by Content-Length. */
-export function buildMessage({
+/**
+ * The head of a whole response: status line, the fields (framing fields dropped), `Server` and
+ * `Date` when absent, Content-Length of `length` body bytes unless the status has no content,
+ * and the connection's field.
+ */
+export function messageHead({
   status,
   reason,
   headers = [],
-  body = "",
   name = "hio-ts",
   persisted = true,
   chunkable = true,
-  head: headOnly = false,
-}: MessageParts): Uint8Array {
-  const content = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+}: MessageParts, length: number): string {
   let head = `HTTP/1.1 ${status} ${reason ?? statusReason(status)}\r\n`;
   let hasServer = false;
   let hasDate = false;
@@ -43,13 +45,21 @@ export function buildMessage({
   }
   if (!hasServer) head += `Server: ${name}\r\n`;
   if (!hasDate) head += `Date: ${httpDate1123()}\r\n`;
-  const bodyless = status < 200 || status === 204 || status === 304;
-  if (!bodyless) head += `Content-Length: ${content.length}\r\n`;
+  if (!bodyless(status)) head += `Content-Length: ${length}\r\n`;
   if (!persisted) head += "Connection: close\r\n";
   else if (!chunkable) head += "Connection: keep-alive\r\n";
-  head += "\r\n";
-  const headBytes = Buffer.from(head, "latin1");
-  if (bodyless || headOnly || content.length === 0) return headBytes;
+  return head + "\r\n";
+}
+
+/** 1xx, 204 and 304 carry no content (RFC 9112 §6.3). */
+const bodyless = (status: number): boolean => status < 200 || status === 204 || status === 304;
+
+/** Builds a whole response: head plus body, framed by Content-Length. */
+export function buildMessage(parts: MessageParts): Uint8Array {
+  const { status, body = "", head: headOnly = false } = parts;
+  const content = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+  const headBytes = Buffer.from(messageHead(parts, content.length), "latin1");
+  if (bodyless(status) || headOnly || content.length === 0) return headBytes;
   return Buffer.concat([headBytes, content]);
 }
 
@@ -85,9 +95,61 @@ export function errorMessage(
   return { status: failure.status, persisted, bytes };
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** What a CustomResponder reply is made of. */
+export interface ReplyParts {
+  status?: number;
+  /** Reason phrase; the status table's by default. */
+  reason?: string;
+  headers?: Record<string, string> | Iterable<readonly [string, string]>;
+  body?: Uint8Array | string;
+  /** Sent as compact JSON (`application/json; charset=utf-8` unless a Content-Type is given). */
+  data?: unknown;
+}
+
+/**
+ * hio's CustomResponder reply: a whole response (status, reason, fields, body) that a Steward's
+ * `respond()` returns instead of a fetch Response. The Responder writes it straight into the send
+ * buffer, in the tick it was returned, framed by Content-Length, its `Server`, `Date` and
+ * connection fields added for the exchange, the body left out for HEAD. It is never changed, so
+ * one reply may answer many requests.
+ */
+export class CustomReply {
+  readonly status: number;
+  readonly reason: string | undefined;
+  readonly fields: ReadonlyArray<readonly [string, string]>;
+  readonly body: Uint8Array | string;
+
+  /** Checks the parts once: a status of three digits, token field names, field values and a reason without CR or LF. */
+  constructor({ status = 200, reason, headers = {}, body, data }: ReplyParts = {}) {
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`a reply's status must be three digits, not ${status}`);
+    if (reason !== undefined && !FIELD_VALUE.test(reason)) throw new TypeError("a reply's reason may not hold CR, LF or other controls");
+    const fields: Array<readonly [string, string]> = Symbol.iterator in headers
+      ? [...(headers as Iterable<readonly [string, string]>)]
+      : Object.entries(headers as Record<string, string>);
+    for (const [field, value] of fields) {
+      if (!TOKEN.test(field) || !FIELD_VALUE.test(String(value))) throw new TypeError(`a reply's field ${JSON.stringify(field)} is not a valid name and value`);
+    }
+    let content = body ?? "";
+    if (data !== undefined) {
+      content = JSON.stringify(data);
+      if (!fields.some(([field]) => field.toLowerCase() === "content-type")) {
+        fields.push(["Content-Type", "application/json; charset=utf-8"]);
+      }
+    }
+    this.status = status;
+    this.reason = reason;
+    this.fields = fields;
+    this.body = content;
+  }
+}
+
 /**
  * hio's CustomResponder: builds a whole reply from a status, headers and a body or JSON `data`
- * (compact JSON, `application/json; charset=utf-8`). The bytes go straight into a send buffer.
+ * (compact JSON, `application/json; charset=utf-8`). `reply()` gives it as a CustomReply for a
+ * Steward's `respond()` to return; `build()` as the bytes of the message.
  */
 export class CustomResponder {
   readonly name: string;
@@ -96,31 +158,35 @@ export class CustomResponder {
     this.name = name;
   }
 
+  /** The reply for a Steward's `respond()` to return. */
+  reply(parts: ReplyParts = {}): CustomReply {
+    return new CustomReply(parts);
+  }
+
   build({
-    status = 200,
-    headers = {},
-    body,
-    data,
     persisted = true,
     chunkable = true,
-  }: {
-    status?: number;
-    headers?: Record<string, string> | Iterable<readonly [string, string]>;
-    body?: Uint8Array | string;
-    data?: unknown;
-    persisted?: boolean;
-    chunkable?: boolean;
-  }): Uint8Array {
-    const fields: Array<readonly [string, string]> = Symbol.iterator in headers
-      ? [...(headers as Iterable<readonly [string, string]>)]
-      : Object.entries(headers as Record<string, string>);
-    let content = body ?? "";
-    if (data !== undefined) {
-      content = JSON.stringify(data);
-      if (!fields.some(([field]) => field.toLowerCase() === "content-type")) {
-        fields.push(["Content-Type", "application/json; charset=utf-8"]);
-      }
-    }
-    return buildMessage({ status, headers: fields, body: content, name: this.name, persisted, chunkable });
+    ...parts
+  }: ReplyParts & { persisted?: boolean; chunkable?: boolean }): Uint8Array {
+    const reply = new CustomReply(parts);
+    return buildMessage({ status: reply.status, reason: reply.reason, headers: reply.fields, body: reply.body, name: this.name, persisted, chunkable });
   }
+}
+
+/**
+ * Writes a CustomReply into `txbs` for one exchange: its head with the connection's fields, then
+ * its body (none for HEAD or a status without content).
+ */
+export function writeReply(
+  txbs: ByteBuffer,
+  reply: CustomReply,
+  { name, persisted, chunkable, head }: { name: string; persisted: boolean; chunkable: boolean; head: boolean },
+): void {
+  const body = reply.body;
+  const text = typeof body === "string";
+  const length = text ? Buffer.byteLength(body, "utf8") : body.length;
+  txbs.pushText(messageHead({ status: reply.status, reason: reply.reason, headers: reply.fields, name, persisted, chunkable }, length), "latin1");
+  if (head || bodyless(reply.status) || length === 0) return;
+  if (text) txbs.pushText(body, "utf8", length);
+  else txbs.push(body);
 }

@@ -7,8 +7,9 @@ import type { ByteBuffer } from "../base/buffering.ts";
 import { MachineTable, Stepper } from "../base/machining.ts";
 import { responderMachine } from "../../machines/responder.ts";
 import type { ResponderEvent } from "../../machines/responder.ts";
-import { cancelBody, describe, wholeBody } from "./bodying.ts";
-import { errorMessage } from "./replying.ts";
+import { cancelBody, describe, keepBody, wholeBody } from "./bodying.ts";
+import { NativeResponse, offerResponse, outgoingParts } from "./outgoing.ts";
+import { CustomReply, errorMessage, writeReply } from "./replying.ts";
 import { httpDate1123, statusReason } from "./httping.ts";
 
 export const responderTable = new MachineTable<ResponderEvent["type"]>(responderMachine);
@@ -46,7 +47,15 @@ export interface Exchange {
   persisted: boolean;
 }
 
+/**
+ * What a Steward's `respond()` may give the Responder (or a promise of it): a fetch Response,
+ * hio's CustomReply, or the bytes of a whole message (CustomResponder's `build()`).
+ */
+export type Answer = Response | CustomReply | Uint8Array;
+
 type Settled = { response: unknown } | { error: unknown };
+
+const CLOSE = /(^|,)\s*close\s*(,|$)/i;
 
 /**
  * Writes one response at a time into `txbs`. `start()` takes the app's result, `service()` is
@@ -81,6 +90,7 @@ export class Responder {
   #wholeLength = -1; // size of a body given whole, -1 when it is a stream
   #wholeText: string | null = null; // a body given whole as a string, not yet written
   #generation = 0; // ignores reads that settle after a reset
+  #fields: readonly string[] | null = null; // an OutgoingResponse's fields, when its Headers were never made
 
   readonly #notify: (() => void) | null;
 
@@ -89,6 +99,7 @@ export class Responder {
     this.name = name;
     this.highWater = highWater;
     this.#notify = notify;
+    offerResponse(); // a server is about to answer: the global Response becomes the cheap one, unless declined
   }
 
   /**
@@ -118,13 +129,14 @@ export class Responder {
   }
 
   /**
-   * Takes the app's result for a parsed request: a Response, or a promise (any thenable) of
-   * one. Anything else, or a thenable that throws, is answered 500 and never throws here.
+   * Takes the app's result for a parsed request: an Answer (a Response, a CustomReply, a whole
+   * message's bytes), or a promise (any thenable) of one. Anything else, or a thenable that
+   * throws, is answered 500 and never throws here.
    */
   start(result: unknown, exchange: Exchange): void {
     this.#exchange = exchange;
     this.stepper.step(DISPATCHED);
-    if (result instanceof Response) {
+    if (result instanceof NativeResponse || result instanceof CustomReply || result instanceof Uint8Array) {
       this.#settled = { response: result };
       return;
     }
@@ -202,11 +214,20 @@ export class Responder {
     this.#framing = "none";
     this.#length = 0;
     this.#wholeLength = -1;
+    this.#fields = null;
   }
 
   #accept(settled: Settled): void {
     this.stepper.step(READY);
-    if ("error" in settled || !(settled.response instanceof Response)) {
+    if ("response" in settled && settled.response instanceof CustomReply) {
+      this.#writeReply(settled.response);
+      return;
+    }
+    if ("response" in settled && settled.response instanceof Uint8Array) {
+      this.#writeMessage(settled.response);
+      return;
+    }
+    if ("error" in settled || !(settled.response instanceof NativeResponse)) {
       const error = "error" in settled ? settled.error : new TypeError("the app returned something that is not a Response");
       this.#writeError(error);
       return;
@@ -220,7 +241,14 @@ export class Responder {
       return;
     }
     this.response = response;
-    this.status = response.status;
+    const parts = outgoingParts(response);
+    if (parts !== null) {
+      // Sent from its parts: status and fields as given, no Headers object made.
+      this.status = parts.status;
+      if (parts.headers === null) this.#fields = parts.fields;
+    } else {
+      this.status = response.status;
+    }
     if (whole !== null) {
       this.#wholeLength = whole.length;
       if (this.#bodyAllowed() && whole.length > 0) {
@@ -257,9 +285,10 @@ export class Responder {
 
   #head(): void {
     const response = this.response as Response;
-    const headers = response.headers;
-    const declared = headers.get("content-length");
-    const event = (headers.get("content-type") ?? "").startsWith("text/event-stream");
+    const fields = this.#fields;
+    const headers = fields === null ? response.headers : null;
+    const declared = headers !== null ? headers.get("content-length") : fieldOf(fields!, "content-length");
+    const event = ((headers !== null ? headers.get("content-type") : fieldOf(fields!, "content-type")) ?? "").startsWith("text/event-stream");
     if (!this.#done && this.#chunks.length === 0 && this.#streamError === null && declared === null && !event) {
       return; // wait for the first body piece (or the end) to choose the framing
     }
@@ -273,7 +302,7 @@ export class Responder {
       this.#writeError(error);
       return;
     }
-    let persisted = this.#exchange.persisted && !/(^|,)\s*close\s*(,|$)/i.test(headers.get("connection") ?? "");
+    let persisted = this.#exchange.persisted && !CLOSE.test((headers !== null ? headers.get("connection") : fieldOf(fields!, "connection")) ?? "");
     let framing: "length" | "chunked" | "close" | "none";
     let length = 0;
     if (!this.#bodyAllowed()) {
@@ -293,15 +322,31 @@ export class Responder {
     this.#framing = framing;
     this.#length = length;
     this.persisted = persisted;
+    if (this.#wholeLength < 0 && this.#done && this.#chunks.length === 1 && this.#streamError === null) {
+      // A native body read whole through its stream (where undici keeps its source private): kept,
+      // so the same Response returned again goes out whole too.
+      keepBody(response, this.#chunks[0]!);
+    }
 
     let head = `HTTP/1.1 ${this.status} ${response.statusText || statusReason(this.status)}\r\n`;
     let hasServer = false;
     let hasDate = false;
-    for (const [name, value] of headers) {
-      if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
-      if (name === "server") hasServer = true;
-      else if (name === "date") hasDate = true;
-      head += `${name}: ${value}\r\n`;
+    if (headers !== null) {
+      for (const [name, value] of headers) {
+        if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
+        if (name === "server") hasServer = true;
+        else if (name === "date") hasDate = true;
+        head += `${name}: ${value}\r\n`;
+      }
+    } else {
+      const list = fields!;
+      for (let i = 0; i < list.length; i += 3) {
+        const name = list[i]!;
+        if (name === "content-length" || name === "transfer-encoding" || name === "connection") continue;
+        if (name === "server") hasServer = true;
+        else if (name === "date") hasDate = true;
+        head += `${name}: ${list[i + 1]!}\r\n`;
+      }
     }
     if (!hasServer) head += `server: ${this.name}\r\n`;
     if (!hasDate) head += `date: ${httpDate1123()}\r\n`;
@@ -328,6 +373,42 @@ export class Responder {
       }
     }
     this.stepper.step(HEAD_SENT);
+  }
+
+  /** Writes hio's CustomReply whole, with the exchange's connection fields; the body left out for HEAD. */
+  #writeReply(reply: CustomReply): void {
+    const { persisted, chunkable, method } = this.#exchange;
+    let close = false;
+    for (const [field, value] of reply.fields) if (field.toLowerCase() === "connection" && CLOSE.test(value)) close = true;
+    this.status = reply.status;
+    this.persisted = persisted && !close;
+    writeReply(this.txbs, reply, { name: this.name, persisted: this.persisted, chunkable, head: method === "HEAD" });
+    this.#done = true;
+    this.stepper.step(HEAD_SENT);
+    this.stepper.step(BODY_ENDED);
+  }
+
+  /**
+   * Writes the bytes of a whole message (as CustomResponder's `build()` makes) as they are, only
+   * the body left out for HEAD. Its status line gives the status; its Connection field, whether
+   * the connection may persist.
+   */
+  #writeMessage(bytes: Uint8Array): void {
+    const message = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const end = message.indexOf("\r\n\r\n");
+    const line = /^HTTP\/1\.[01] ([1-9]\d\d) /.exec(message.toString("latin1", 0, Math.min(message.length, 16)));
+    if (end === -1 || line === null) {
+      this.#writeError(new TypeError("the app returned bytes that are not a whole HTTP/1.1 message"));
+      return;
+    }
+    const head = message.toString("latin1", 0, end + 2);
+    const connection = /\r\nconnection:[ \t]*([^\r]*)/i.exec(head);
+    this.status = Number(line[1]);
+    this.persisted = this.#exchange.persisted && !(connection !== null && CLOSE.test(connection[1]!));
+    this.txbs.push(this.#exchange.method === "HEAD" ? message.subarray(0, end + 4) : message);
+    this.#done = true;
+    this.stepper.step(HEAD_SENT);
+    this.stepper.step(BODY_ENDED);
   }
 
   /** Writes the response for an error whole (HTTPError: its own status; else 500). */
@@ -435,4 +516,13 @@ export class Responder {
     this.#reading = false;
     if (reader !== null) void reader.cancel().catch(() => {});
   }
+}
+
+/** A field's value from an OutgoingResponse's fields, repeats joined as Headers.get joins them; null if absent. */
+function fieldOf(fields: readonly string[], name: string): string | null {
+  let value: string | null = null;
+  for (let i = 0; i < fields.length; i += 3) {
+    if (fields[i] === name) value = value === null ? fields[i + 1]! : `${value}, ${fields[i + 1]!}`;
+  }
+  return value;
 }

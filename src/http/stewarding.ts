@@ -245,7 +245,7 @@ export class Steward {
    * Answers the parsed request. The default echoes it as JSON with hio's keys
    * (version, method, path, qargs, fragment, headers, body, data).
    */
-  respond(): Response | PromiseLike<Response> {
+  respond(): import("./responding.ts").Answer | PromiseLike<import("./responding.ts").Answer> {
     const r = this.requestant;
     r.dictify();
     return Response.json({
