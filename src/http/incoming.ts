@@ -16,7 +16,7 @@
  * public way makes a real Request without running its constructor (the cost saved here), and
  * copying undici 6's symbol slots onto a look-alike stops working, silently, the day they move,
  * as they did in undici 7. So this module wraps the two global entry points by which a program
- * hands a Request to undici, once, when it loads:
+ * hands a Request to undici, once, when the first IncomingRequest is made (importing changes nothing):
  * - `globalThis.Request` becomes a Proxy of the Request in place whose construct trap swaps an
  *   IncomingRequest argument for its real Request. `Request.prototype`, `Request.name`,
  *   `instanceof` and subclassing are the proxied class's; `Request.prototype.constructor` is
@@ -31,11 +31,11 @@
  * signal can leave: the swaps above add it to the init (unless the caller gave one), `clone()`
  * sets it on the copy, and `inspect()` reads it from the IncomingRequest.
  *
- * Known limits: code holding the Request or fetch from before this module loaded, code calling
+ * Known limits: code holding the Request or fetch from before the first request, code calling
  * Request.prototype's members on a request directly (`Request.prototype.clone.call(request)`), or
  * a library that later replaces these globals without calling the ones it found, hands undici the
  * IncomingRequest itself, which it refuses with a TypeError. Where the globals cannot be replaced,
- * `incomingLazy` is false and every request is built in full at once, as a Request is.
+ * `incomingLazy()` is false and every request is built in full at once, as a Request is.
  */
 import { inspect } from "node:util";
 import * as workers from "node:worker_threads";
@@ -385,8 +385,16 @@ function install(): boolean {
   return true;
 }
 
-/** Whether requests are handed to apps as IncomingRequests (the globals could be wrapped). */
-export const incomingLazy: boolean = install();
+let lazy: boolean | null = null;
+
+/**
+ * Whether requests are handed to apps as IncomingRequests (the globals could be wrapped). The
+ * globals are wrapped on the first call (the first request a server hands an app), not on import:
+ * a program that only imports hio-ts finds Request and fetch as they were.
+ */
+export function incomingLazy(): boolean {
+  return (lazy ??= install());
+}
 
 /** Whether `request` is an IncomingRequest whose real Request has been built (for tests and benches). */
 export function realized(request: Request): boolean {
@@ -402,7 +410,7 @@ export function incomingRequest(parts: IncomingParts): Request {
   const method = methodOf(parts.method);
   // A GET or HEAD body is not the app's: a Request cannot carry one.
   const body = method === "GET" || method === "HEAD" ? null : parts.body ?? null;
-  if (incomingLazy) return new IncomingRequest(parts, method, body) as unknown as Request;
+  if (lazy ?? incomingLazy()) return new IncomingRequest(parts, method, body) as unknown as Request;
   const init: RequestInit = { method, headers: headersOf(parts.fields) };
   if (body instanceof ReadableStream) Object.assign(init, { body, duplex: "half" });
   else if (body !== null) init.body = body;

@@ -66,11 +66,31 @@ describe("plainHref", () => {
 
 describe("incomingRequest", () => {
   it("is lazy on the Node this runs on (Node 20's undici 6 and Node 24's undici 7 alike)", () => {
-    expect(incomingLazy).toBe(true);
+    expect(incomingLazy()).toBe(true);
+  });
+
+  it("leaves Request and fetch alone on import: they are wrapped when the first request is made", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "hio-incoming-"));
+    try {
+      const file = path.join(dir, "import.mts");
+      writeFileSync(file, `
+        const fetch0 = globalThis.fetch, Request0 = globalThis.Request;
+        const { incomingRequest } = await import(${JSON.stringify(new URL("../../src/index.ts", import.meta.url).href)}).then(() =>
+          import(${JSON.stringify(new URL("../../src/http/incoming.ts", import.meta.url).href)}));
+        const untouched = globalThis.fetch === fetch0 && globalThis.Request === Request0;
+        incomingRequest({ href: "http://h.test/x", method: "GET", fields: [], body: null, signal: () => AbortSignal.abort(), exchange: 1 });
+        console.log(JSON.stringify([untouched, globalThis.fetch === fetch0, globalThis.Request === Request0]));
+      `);
+      const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ["--import", "tsx", file], { cwd: fileURLToPath(new URL("../..", import.meta.url)), timeout: 30_000 },
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout))));
+      expect(JSON.parse(out)).toEqual([true, false, false]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("builds each request in full, its signal still made on first read, where the global fetch cannot be wrapped", async () => {
-    // A fresh process: the module wraps the globals once, when it loads.
+    // A fresh process: the module wraps the globals once, on the first request it makes.
     const dir = mkdtempSync(path.join(os.tmpdir(), "hio-incoming-"));
     try {
       const file = path.join(dir, "frozen.mts");
@@ -82,7 +102,7 @@ describe("incomingRequest", () => {
         const r = incomingRequest({ href: "http://h.test/x", method: "post", fields: [["x-a", "1"]], body: new Uint8Array([104, 105]),
           signal: () => (made++, AbortSignal.abort("gone")), exchange: 1 });
         const before = made;
-        console.log(JSON.stringify([incomingLazy, r instanceof Request, r.method, r.url, r.headers.get("x-a"), before, r.signal.reason,
+        console.log(JSON.stringify([incomingLazy(), r instanceof Request, r.method, r.url, r.headers.get("x-a"), before, r.signal.reason,
           made, await r.text(), globalThis.fetch === fetch0, globalThis.Request === Request0, Request.prototype.constructor === Request0]));
       `);
       const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ["--import", "tsx", file], { cwd: fileURLToPath(new URL("../..", import.meta.url)), timeout: 30_000 },
