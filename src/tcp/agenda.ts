@@ -12,7 +12,10 @@
 /** What an agenda keeps on each of its items: whether it is marked and its tyme (Infinity: none). */
 export interface Agendum {
   agendaMarked: boolean;
+  /** The tyme of its live entry in the heap (Infinity: none). */
   agendaAt: number;
+  /** The tyme it wants to be looked at by, as last asked (Infinity: none). */
+  agendaDue: number;
 }
 
 export class Agenda<T extends Agendum> {
@@ -44,8 +47,14 @@ export class Agenda<T extends Agendum> {
     this.#marked.push(item);
   }
 
-  /** Makes sure `item` is taken once tyme reaches `tyme` (a later tyme than it has changes nothing). */
+  /**
+   * Makes `item` be taken once tyme reaches `tyme` (Infinity: never), replacing what it asked
+   * before. An earlier tyme is pushed; a later one is only noted, and when the entry it has comes
+   * up it is put back at the later tyme instead of being taken (no service for a deadline that
+   * moved on, as an idle tymer does on every request).
+   */
   at(item: T, tyme: number): void {
+    item.agendaDue = tyme;
     if (!(tyme < item.agendaAt)) return;
     item.agendaAt = tyme;
     this.#push(tyme, item);
@@ -60,6 +69,12 @@ export class Agenda<T extends Agendum> {
       const at = this.#ats[0]!;
       const item = this.#pop();
       if (item.agendaAt !== at) continue; // stale: superseded by an earlier tyme, already taken
+      const due = item.agendaDue;
+      if (due > tyme) { // it moved on: wait for the new tyme instead
+        item.agendaAt = due;
+        if (due !== Infinity) this.#push(due, item);
+        continue;
+      }
       item.agendaAt = Infinity;
       this.mark(item);
     }
@@ -74,7 +89,7 @@ export class Agenda<T extends Agendum> {
   /** Forgets everything. */
   clear(): void {
     for (const item of this.#marked) item.agendaMarked = false;
-    for (const item of this.#items) item.agendaAt = Infinity;
+    for (const item of this.#items) item.agendaAt = item.agendaDue = Infinity;
     this.#marked.length = 0;
     this.#ats.length = 0;
     this.#items.length = 0;

@@ -43,8 +43,10 @@ export class Link extends Tymee implements Agendum {
   onReady: (() => void) | null = null;
   /** The owner's agenda: marked for its next tick. */
   agendaMarked = false;
-  /** The owner's agenda: the tyme by which to look at it again (Infinity: none). */
+  /** The owner's agenda: the tyme of its entry there (Infinity: none). */
   agendaAt = Infinity;
+  /** The owner's agenda: the tyme by which to look at it again (Infinity: none). */
+  agendaDue = Infinity;
   protected conduit: Conduit | null = null;
   #cutoff = false;
   #ended = false;

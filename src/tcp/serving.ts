@@ -311,6 +311,7 @@ export class Server extends Tymee {
     this.ixes.delete(remoter.key);
     if (remoter.onReady === null) return;
     remoter.onReady = null;
+    remoter.agendaDue = Infinity; // its entry in the agenda, if any, lapses
     if (!remoter.watched) this.#polled -= 1;
   }
 
