@@ -131,9 +131,9 @@ function headersOf(fields: Iterable<readonly [string, string]>): Headers {
 
 /**
  * Makes `held` (the Headers an app already has) pass every later change on to `twin` (the real
- * Request's copy, which undici reads), so both stay the same list.
+ * Request's or Response's copy, which undici reads), so both stay the same list.
  */
-function mirror(held: Headers, twin: Headers): void {
+export function mirror(held: Headers, twin: Headers): void {
   for (const name of ["append", "set", "delete"] as const) {
     const change = Headers.prototype[name] as (this: Headers, ...args: string[]) => void;
     Object.defineProperty(held, name, {

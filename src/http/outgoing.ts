@@ -40,6 +40,7 @@
  * (they work through the public API, at the real Response's cost); code that must see the native
  * class in the global (a test stubbing it) should call `restoreResponse()` first.
  */
+import { mirror } from "./incoming.ts";
 
 /** The runtime's own Response class (undici's), whatever the global is when this module loads. */
 export const NativeResponse: typeof Response = Response.error().constructor as typeof Response;
@@ -180,20 +181,6 @@ function headersOf(fields: readonly string[]): Headers {
   return headers;
 }
 
-/** Makes `held` (the Headers an app has) pass each later change on to `twin` (the real Response's). */
-function mirror(held: Headers, twin: Headers): void {
-  for (const name of ["append", "set", "delete"] as const) {
-    const change = Headers.prototype[name] as (this: Headers, ...args: string[]) => void;
-    Object.defineProperty(held, name, {
-      value(...args: string[]): void {
-        change.apply(held, args);
-        change.apply(twin, args);
-      },
-      writable: true,
-      configurable: true,
-    });
-  }
-}
 
 /** A string body as the real Response's text() gives it back: UTF-8 round trip, BOM dropped. */
 function textOf(body: string | Uint8Array | null): string {
