@@ -237,4 +237,24 @@ describe("deadlines over real sockets", () => {
     expect(reply.bytes.toString("latin1")).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     for (const socket of stalled) socket.destroy();
   });
+
+  it("lingers after its FIN for a peer that never closes, then closes at the linger deadline", async () => {
+    const { step, port, server, tymist } = serveApp(() => new Response("bye"), { deadlines: { linger: 0.25 } });
+    const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true }, () => socket.write("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"));
+    socket.on("error", () => {});
+    let got = "";
+    let finAt = -1;
+    socket.on("data", (data: Buffer) => (got += String(data)));
+    socket.on("end", () => (finAt = tymist.tyme)); // our FIN: the peer keeps its end open (allowHalfOpen)
+    // The server forgets the connection (its socket destroyed) once the linger has passed; a peer
+    // that keeps its end open sees nothing more (TCP), so the server's side is what is watched.
+    const forgotAt = await drive(step, (async () => {
+      while (finAt < 0 || server.stewards.size > 0) await new Promise((r) => setImmediate(r));
+      return tymist.tyme;
+    })());
+    socket.destroy();
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nbye$/);
+    expect(forgotAt - finAt).toBeGreaterThanOrEqual(0.25 - 1 / 64); // held open for the linger
+    expect(forgotAt - finAt).toBeLessThan(0.25 + 4 / 64);
+  });
 });
