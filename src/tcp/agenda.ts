@@ -24,11 +24,6 @@ export class Agenda<T extends Agendum> {
   #ats: number[] = [];
   #items: T[] = [];
 
-  /** True when something is marked. */
-  get busy(): boolean {
-    return this.#marked.length > 0;
-  }
-
   /** The earliest tyme in the agenda (-Infinity when something is marked, Infinity when empty). */
   get due(): number {
     if (this.#marked.length > 0) return -Infinity;
