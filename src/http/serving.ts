@@ -97,6 +97,7 @@ export class BareServer implements Disposable {
   readonly #makeSteward: (options: StewardOptions) => Steward;
   readonly #inspector = new Inspector(() => this.stewards.values());
   #accepted = 0; // connections given a Steward so far: the count in their ids
+  #fresh: Remoter[] = []; // accepted by the servant, not yet given a Steward
 
   constructor({
     host = "",
@@ -127,6 +128,7 @@ export class BareServer implements Disposable {
     const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network,
       ...(maxConnections === undefined ? {} : { maxConnections }) };
     this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath, certify: certify ?? (cafilepath ? "required" : "none") }) : new TcpServer(options);
+    this.servant.onAccept = (remoter) => this.#fresh.push(remoter);
     this.scheme = scheme ?? (tls ? "https" : "http");
     this.name = name;
     this.limits = limits;
@@ -252,16 +254,22 @@ export class BareServer implements Disposable {
 
   /** Accepts new connections and gives each its Steward. */
   serviceConnects(): void {
+    this.servant.serviceConnects();
+    const fresh = this.#fresh;
+    if (fresh.length === 0) return;
     const servant = this.servant;
-    // Nothing new unless this call accepted some, or the servant was serviced directly.
-    if (servant.serviceConnects() === 0 && servant.ixes.size === this.stewards.size) return;
-    for (const [key, remoter] of servant.ixes) {
+    // In accept order (the order ixes lists them), including any accepted by a direct call.
+    for (let i = 0; i < fresh.length; i++) {
+      const remoter = fresh[i]!;
+      const key = remoter.key;
+      if (servant.ixes.get(key) !== remoter) continue; // gone already
       const steward = this.stewards.get(key);
       if (steward?.remoter === remoter) continue;
       // A new connection from the address of one that just went (a reused port) replaces it.
       steward?.close();
       this.stewards.set(key, this.#steward(remoter));
     }
+    fresh.length = 0;
   }
 
   /** Advances every connection's Steward once. */

@@ -24,10 +24,29 @@ export class Agenda<T extends Agendum> {
   #ats: number[] = [];
   #items: T[] = [];
 
-  /** The earliest tyme in the agenda (-Infinity when something is marked, Infinity when empty). */
+  /**
+   * The earliest tyme an item wants (-Infinity when something is marked, Infinity when none).
+   * Entries at the top of the heap that are stale or whose item moved on are put right first, so
+   * a sleeping Doist is not woken at a deadline that has since moved later (10,000 connections
+   * refreshed after their first request would otherwise wake it 10,000 times, for nothing).
+   */
   get due(): number {
     if (this.#marked.length > 0) return -Infinity;
-    return this.#ats.length > 0 ? this.#ats[0]! : Infinity;
+    const ats = this.#ats;
+    while (ats.length > 0) {
+      const at = ats[0]!;
+      const item = this.#items[0]!;
+      if (item.agendaAt !== at) { // superseded by an earlier tyme, or already taken
+        this.#pop();
+        continue;
+      }
+      const due = item.agendaDue;
+      if (!(due > at)) return at;
+      this.#pop(); // moved on: its entry goes to the later tyme now
+      item.agendaAt = due;
+      if (due !== Infinity) this.#push(due, item);
+    }
+    return Infinity;
   }
 
   /** How many tymes are held (live or stale): bounded by the items ever given one. */

@@ -77,6 +77,11 @@ export class Server extends Tymee {
   readonly ixes = new Map<string, Remoter>();
   /** The connections with something to do: marked by their socket's events, or due by tyme. */
   readonly agenda = new Agenda<Remoter>();
+  /**
+   * Told of each connection as it is accepted (after it is in ixes): how a server built on this
+   * one learns of new connections without walking every open one.
+   */
+  onAccept: ((remoter: Remoter) => void) | null = null;
   /** Connections without events (virtual ones), looked at on every service. */
   #polled = 0;
   #listener: Listener | null = null;
@@ -231,6 +236,7 @@ export class Server extends Tymee {
       if (remoter.watched) agenda.mark(remoter); // what arrived with it is read this tick
       else this.#polled += 1;
       count += 1;
+      this.onAccept?.(remoter);
     }
     return count;
   }

@@ -42,4 +42,22 @@ describe("Agenda", () => {
     expect(agenda.take(3).map((x) => x.name)).toEqual(["a"]);
     expect(agenda.take(9)).toEqual([]); // the superseded entry lapses
   });
+
+  it("reports the tyme items want now, not the stale entries of deadlines that moved later", () => {
+    const agenda = new Agenda<ReturnType<typeof item>>();
+    const items = Array.from({ length: 100 }, (_, i) => item(`c${i}`));
+    items.forEach((x, i) => agenda.at(x, 5 + i / 100)); // each connection's first idle deadline
+    items.forEach((x) => agenda.at(x, 20)); // all refreshed: due at 20 now
+    agenda.at(items[7]!, 30);
+    expect(agenda.due).toBe(20); // a sleeping Doist waits until 20, not 5
+    expect(agenda.size).toBe(100); // one entry each, moved
+    expect(agenda.take(19.9)).toEqual([]);
+    expect(agenda.take(20).length).toBe(99);
+    expect(agenda.due).toBe(30);
+    expect(agenda.take(30).map((x) => x.name)).toEqual(["c7"]);
+    agenda.at(items[0]!, 40);
+    agenda.at(items[0]!, Infinity); // gave up its deadline
+    expect(agenda.due).toBe(Infinity);
+    expect(agenda.size).toBe(0);
+  });
 });
