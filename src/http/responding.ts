@@ -104,7 +104,9 @@ export class Responder {
 
   /**
    * True when its next service would make progress without waiting for the app or its body:
-   * a result to take, or body pieces (or the body's end) to pour while the send buffer has room.
+   * a result to take, or body pieces (or the body's end) to pour, or more of the body to read,
+   * while the send buffer has room. (The socket taking txbs is what makes room: no event says
+   * so, the Steward asks this after each send.)
    */
   get ready(): boolean {
     const state = this.stepper.state;
@@ -112,7 +114,10 @@ export class Responder {
     if (state !== HEADING && state !== STREAMING) return false;
     if (this.#streamError !== null) return true;
     if (state === HEADING) return this.#done || this.#chunks.length > 0;
-    return (this.#done || this.#chunks.length > 0) && this.txbs.length < this.highWater;
+    if (this.txbs.length >= this.highWater) return false;
+    // something to pour, or room to read more of the body now that txbs went to the socket
+    return this.#done || this.#chunks.length > 0
+      || (!this.#reading && this.#reader !== null && this.#buffered + this.txbs.length < this.highWater);
   }
 
   get busy(): boolean {

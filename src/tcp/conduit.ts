@@ -115,10 +115,19 @@ export class SocketConduit implements Conduit {
     this.#listener?.();
     wake();
   };
-  // a write's callback: when Node has handed everything to the system, say so once
+  // A write's callback: when Node has handed everything to the system, say so, but only to an
+  // owner that saw `writing` true (it waits for the flush). A small write is flushed before
+  // write() returns; telling of it again would cost a tick per response for nothing.
   readonly #written = (): void => {
-    if (this.socket.writableLength === 0) this.#event();
+    if (this.#flushWaited && this.socket.writableLength === 0) {
+      this.#flushWaited = false;
+      this.#event();
+    }
   };
+  readonly #ended = (): void => {
+    this.#event();
+  };
+  #flushWaited = false;
 
   /**
    * Wraps `socket`, holding input while more than `highWater` bytes are queued or unconsumed.
@@ -189,7 +198,11 @@ export class SocketConduit implements Conduit {
   get unread(): number { return this.#queued; }
   get ended(): boolean { return this.#eof && this.#queued === 0; }
   get faulted(): boolean { return this.#fault && this.#queued === 0; }
-  get writing(): boolean { return this.socket.writableLength > 0; }
+  get writing(): boolean {
+    if (this.socket.writableLength === 0) return false;
+    this.#flushWaited = true; // the owner waits for the flush: the write's callback tells it
+    return true;
+  }
   get blocked(): boolean { return this.#drainWait; }
 
   receive(rxbs: ByteBuffer, max: number): number {
@@ -240,7 +253,7 @@ export class SocketConduit implements Conduit {
   }
 
   end(): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.end(this.#written);
+    if (!this.socket.destroyed && this.socket.writable) this.socket.end(this.#ended);
   }
 
   watch(listener: (() => void) | null): boolean {

@@ -392,3 +392,35 @@ describe("tcp review: what was checked and holds", () => {
     expect(network.openListeners).toBe(1);
   });
 });
+
+describe("SocketConduit events on writes", () => {
+  // A flushed write needs no event (every response would cost a second, empty tick); an owner
+  // that saw `writing` true waits for the flush, and is told of it.
+  it("tells of a flush only to an owner that saw bytes still being written", async () => {
+    const accepted: net.Socket[] = [];
+    const listener = net.createServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+    closers.push(() => listener.close());
+    const client = peer((listener.address() as net.AddressInfo).port);
+    client.pause(); // reads nothing: a large write backs up in the server's socket
+    await within(2000, () => accepted.length === 1, "an accepted socket");
+    const socket = accepted[0]!;
+    closers.push(() => socket.destroy());
+    const conduit = new SocketConduit(socket, { highWater: 65536 });
+    let events = 0;
+    conduit.watch(() => { events += 1; });
+
+    expect(conduit.write(Buffer.from("small"))).toBe(5);
+    expect(conduit.writing).toBe(false); // flushed before write() returned
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events).toBe(0);
+
+    const big = Buffer.alloc(8 << 20, 1); // more than the kernel's buffers take at once
+    const taken = conduit.write(big);
+    expect(taken).toBeGreaterThan(0);
+    expect(conduit.writing).toBe(true);
+    client.resume(); // now the peer reads: the bytes go, and the flush is told
+    await within(5000, () => events > 0 && !conduit.writing, "a flush event");
+  });
+});
