@@ -103,6 +103,7 @@ export class Doist extends Tymist {
   #runTemp: boolean | null = null;
   #wake: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  #timerAt = Infinity; // performance.now() the timer fires at
   #interrupted = false;
   #draining = -1; // performance.now() by which a graceful stop must end; -1 while not stopping
   #running = false;
@@ -111,16 +112,18 @@ export class Doist extends Tymist {
     this.#wake = resolve;
   };
   readonly #awake = (): void => {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
     const wake = this.#wake;
     this.#wake = null;
     if (wake !== null) wake();
   };
-  // an I/O wake while asleep: tick once the callbacks of this event-loop turn are in
-  readonly #onWake = (): void => {
-    if (this.#timer !== null) clearTimeout(this.#timer);
+  readonly #onTimer = (): void => {
     this.#timer = null;
+    this.#timerAt = Infinity;
+    this.#awake();
+  };
+  // an I/O wake while asleep: tick once the callbacks of this event-loop turn are in (the
+  // timer stays armed for the next sleep: re-arming it on every request costs more than it saves)
+  readonly #onWake = (): void => {
     immediate(this.#awake);
   };
   readonly #onSignal = (): void => {
@@ -241,6 +244,7 @@ export class Doist extends Tymist {
     }
     for (const signal of signals) process.off(signal, this.#onSignal);
     unsleep(this.#onWake);
+    this.#disarm();
     this.#runTemp = null;
     try {
       this.exit();
@@ -316,6 +320,12 @@ export class Doist extends Tymist {
     return this.#runTemp ?? this.temp;
   }
 
+  #disarm(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Infinity;
+  }
+
   /** One event-loop turn: I/O callbacks run, then the next tick. */
   #turn(): Promise<void> {
     const turned = new Promise<void>(this.#settle);
@@ -338,7 +348,14 @@ export class Doist extends Tymist {
         await this.#turn();
       } else {
         const waited = new Promise<void>(this.#settle);
-        this.#timer = setTimeout(this.#awake, Math.min(Math.ceil(remaining), MaxDelay));
+        // A timer armed for a sleep before this one and not later than `due` is kept: when it
+        // fires early the loop finds time remaining and sleeps again.
+        if (this.#timer === null || this.#timerAt > due) {
+          this.#disarm();
+          const delay = Math.min(Math.ceil(remaining), MaxDelay);
+          this.#timer = setTimeout(this.#onTimer, delay);
+          this.#timerAt = performance.now() + delay;
+        }
         if (wakes !== undefined) sleep(this.#onWake);
         await waited;
         unsleep(this.#onWake);
