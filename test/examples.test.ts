@@ -142,18 +142,51 @@ describe("example servers", () => {
     });
   });
 
-  it("demo (npm start) serves static files, a JSON echo and a stream of tyme", async () => {
+  it("demo ends its streams on SIGTERM, so the graceful stop finishes them whole instead of waiting out the grace", async () => {
+    const { child, output, exited } = start("demo", { PORT: "0", HOST: "127.0.0.1", LIMIT: "60" });
+    const base = await listening(output, exited);
+    const readAll = async (response: Response): Promise<string> => {
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      for (let part = await reader.read(); !part.done; part = await reader.read()) text += part.value;
+      return text;
+    };
+    const feed = await fetch(`${base}inspect`);
+    const slow = await fetch(`${base}slow?beats=240`); // a minute of beats, once its head has come
+    const feedText = readAll(feed);
+    const slowText = readAll(slow);
+    child.kill("SIGTERM");
+    // Both bodies end with their last chunk (a cut connection would fail the read instead).
+    const [feedBody, slowBody] = await Promise.all([feedText, slowText]);
+    expect(feedBody).toMatch(/^retry: 1000\n\n(data: \{.*\}\n\n)+$/);
+    expect(slowBody).toMatch(/^(beat \d+ of 240 at tyme \d+\.\d{3}\n)*$/);
+    expect(await exited).toBe(0);
+    expect(output()).toMatch(/demo stopped at tyme \d/);
+  });
+
+  it("demo (npm start) serves the inspector page, its feed of snapshots, the machines, a slow answer and a JSON echo", async () => {
     await serve("demo", /demo stopped at tyme \d/, async (base) => {
       const page = await fetch(`${base}static/`);
       expect(page.headers.get("content-type")).toMatch(/text\/html/);
       expect(await page.text()).toMatch(/<h1>hio-ts<\/h1>/);
+      const machines = (await (await fetch(`${base}machines.json`)).json()) as Record<string, string>;
+      expect(Object.keys(machines).sort()).toEqual(["requestant", "responder", "steward"]);
+      for (const text of Object.values(machines)) expect(text).toMatch(/^stateDiagram-v2\n/);
+      expect((await fetch(`${base}vendor/mermaid/mermaid.esm.min.mjs`, { method: "HEAD" })).status).toBe(200);
       const echoed = (await (await fetch(`${base}echo`, { method: "POST", body: "x" })).json()) as { body: string };
       expect(echoed.body).toBe("x");
-      const stream = await fetch(`${base}tyme`);
+      const slow = await (await fetch(`${base}slow?beats=2`)).text();
+      expect(slow).toMatch(/^beat 1 of 2 at tyme \d+\.\d{3}\nbeat 2 of 2 at tyme \d+\.\d{3}\n$/);
+      const stream = await fetch(`${base}inspect`);
       expect(stream.headers.get("content-type")).toBe("text/event-stream");
-      const reader = stream.body!.getReader();
-      const { value } = await reader.read();
-      expect(new TextDecoder().decode(value)).toMatch(/^data: \{"tyme":\d+(\.\d+)?\}\n\n/);
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!/^data: .*\n\n/m.test(text)) text += (await reader.read()).value ?? "";
+      const snapshot = JSON.parse(/^data: (.*)$/m.exec(text)![1]!) as { tyme: number; feeds: number; doist: { deeds: { name: string }[] }; connections: { role: string | null }[] };
+      expect(snapshot.tyme).toBeGreaterThan(0);
+      expect(snapshot.feeds).toBe(1);
+      expect(snapshot.doist.deeds.map((deed) => deed.name)).toEqual(["tick.first", "ServerDoer", "Beat", "tick.last"]);
+      expect(snapshot.connections.map((connection) => connection.role)).toContain("inspector feed");
       await reader.cancel();
     });
   });
