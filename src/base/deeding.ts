@@ -68,6 +68,8 @@ export interface Deed {
 export class DeedQueue implements Iterable<Deed> {
   /** Deeds at the front still to visit in the current pass (0 outside a pass). */
   pending = 0;
+  /** The deed being recurred, out of the queue while its doer runs (null outside a pass). */
+  current: Deed | null = null;
   #ring: (Deed | undefined)[];
   #mask: number;
   #head = 0;
@@ -188,7 +190,9 @@ export function recurDeeds(deeds: DeedQueue, tyme: number, tock: number): void {
       deeds.pending -= 1;
       const deed = deeds.shift() as Deed;
       if (deed.retyme <= tyme) {
+        deeds.current = deed;
         const result = deed.dog.next(tyme);
+        deeds.current = null;
         if (result.done) {
           settle(deed.doer, result.value);
           continue;
@@ -199,6 +203,7 @@ export function recurDeeds(deeds: DeedQueue, tyme: number, tock: number): void {
       deeds.push(deed);
     }
   } catch (error) {
+    deeds.current = null;
     // restore queue order: the unvisited deeds went first before the pass began
     for (; deeds.pending > 0; deeds.pending -= 1) deeds.push(deeds.shift() as Deed);
     throw error;
@@ -311,7 +316,15 @@ export interface DeedNode {
 /** The deeds front to back as plain objects, a scheduling doer's (a DoDoer's) deeds nested in its own. */
 export function deedTreeOf(deeds: DeedQueue): DeedNode[] {
   const out: DeedNode[] = [];
-  for (const { doer, retyme } of deeds) {
+  let order: Iterable<Deed> = deeds;
+  if (deeds.pending > 0 || deeds.current !== null) {
+    // Asked during a pass (by a doer): the queue holds the unvisited deeds, then the visited
+    // ones, and the running one is out of it. Listed in the order the pass began with.
+    const queued = [...deeds];
+    const visited = queued.slice(deeds.pending);
+    order = [...visited, ...(deeds.current === null ? [] : [deeds.current]), ...queued.slice(0, deeds.pending)];
+  }
+  for (const { doer, retyme } of order) {
     const node: DeedNode = { name: doerName(doer), tock: doer.tock, retyme, done: doer.done };
     const own = (doer as { deeds?: unknown }).deeds;
     if (own instanceof DeedQueue) node.deeds = deedTreeOf(own);

@@ -71,4 +71,23 @@ describe("Doist.deedTree", () => {
     expect(doist.deedTree().deeds.map((deed) => deed.name)).toEqual(["(anonymous)", "sentry"]);
     doist.exit();
   });
+
+  it("lists every deed in order when a doer asks during a pass, itself included", () => {
+    const seen: string[][] = [];
+    let doist: Doist | null = null;
+    function* look(): Dog {
+      yield 0; // entered (the doers after it are not yet)
+      for (;;) {
+        seen.push(doist!.deedTree().deeds.map((deed) => deed.name));
+        yield 0;
+      }
+    }
+    doist = new Doist({ tock: 0.125, doers: [doify(count, { name: "first" }), doify(look, { name: "look" }), doify(count, { name: "last" })] });
+    doist.enter();
+    doist.recur();
+    doist.recur();
+    expect(seen).toEqual([["first", "look", "last"], ["first", "look", "last"]]);
+    expect(doist.deedTree().deeds.map((deed) => deed.name)).toEqual(["first", "look", "last"]);
+  });
 });
+
