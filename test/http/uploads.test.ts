@@ -83,7 +83,15 @@ function upload(port: number, head: string, size: number, { piece = MiB, chunked
         const n = Math.min(piece, size - sent);
         const bytes = chunked ? Buffer.concat([Buffer.from(`${n.toString(16)}\r\n`), block.subarray(0, n), Buffer.from("\r\n")]) : block.subarray(0, n);
         sent += n;
-        if (!socket.write(bytes)) await new Promise((go) => socket.once("drain", go).once("close", go));
+        if (!socket.write(bytes)) {
+          await new Promise<void>((go) => {
+            const done = (): void => {
+              socket.off("drain", done).off("close", done);
+              go();
+            };
+            socket.once("drain", done).once("close", done);
+          });
+        }
       }
       if (chunked && !socket.destroyed) socket.write("0\r\n\r\n");
     });
