@@ -1,12 +1,9 @@
-import { getShortestPaths } from "@xstate/graph";
-import fc from "fast-check";
 import { createActor } from "xstate";
 import { describe, expect, it } from "vitest";
 import { respondentMachine } from "../../machines/respondent.ts";
 import type { RespondentEventType } from "../../machines/respondent.ts";
-import { Stepper } from "../../src/base/machining.ts";
 import { respondentTable } from "../../src/http/respondent.ts";
-import { expectRandomRunsAgree, expectTableAgrees, flat, pathsTo, replay } from "./agreement.ts";
+import { expectEveryStateReached, expectRandomRunsAgree, expectTableAgrees, expectTagsAgree, flat, pathsTo, replay } from "./agreement.ts";
 
 const table = respondentTable;
 
@@ -66,9 +63,7 @@ describe("respondentMachine", () => {
   });
 
   it("reaches every leaf state by xstate's own shortest paths", () => {
-    const reached = getShortestPaths(respondentMachine).map((path) => flat(path.state.value)).sort();
-    expect(reached).toEqual([...table.states].sort());
-    expect([...pathsTo(table).keys()].length).toBe(table.states.length);
+    expectEveryStateReached(respondentMachine, table);
   });
 
   it("has a table that agrees with xstate on every state and event", () => {
@@ -80,20 +75,6 @@ describe("respondentMachine", () => {
   });
 
   it("gives the Stepper's tags the actor's tags on random runs", () => {
-    const tags = ["started", "headed", "bodied", "ended", "errored"] as const;
-    fc.assert(
-      fc.property(fc.array(fc.constantFrom(...(table.events as RespondentEventType[])), { maxLength: 25 }), (events) => {
-        const actor = createActor(respondentMachine).start();
-        const stepper = new Stepper(table);
-        for (const type of events) {
-          actor.send({ type });
-          stepper.send(type);
-          const snapshot = actor.getSnapshot();
-          expect(tags.map((t) => stepper.hasTag(t))).toEqual(tags.map((t) => snapshot.hasTag(t)));
-        }
-        actor.stop();
-      }),
-      { numRuns: 200 },
-    );
+    expectTagsAgree(respondentMachine, table, ["started", "headed", "bodied", "ended", "errored"]);
   });
 });
