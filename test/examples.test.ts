@@ -71,9 +71,10 @@ describe("examples that end by themselves", () => {
     expect(output).toMatch(/server: closed at tyme 1\.5/);
   });
 
-  it("machines: draws the three connection machines as Mermaid diagrams", async () => {
+  it("machines: draws the five connection machines (three server, two client) as Mermaid diagrams", async () => {
     const output = await runToEnd("machines");
-    expect(output.match(/```mermaid\nstateDiagram-v2/g)).toHaveLength(3);
+    expect(output.match(/```mermaid\nstateDiagram-v2/g)).toHaveLength(5);
+    expect(output).toContain("## respondent");
   });
 
   it("client: an http.Client and a server in one Doist on one connection", async () => {

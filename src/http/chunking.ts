@@ -1,9 +1,12 @@
 /**
- * The chunked transfer coding's pieces (RFC 9112 §7.1): a scanner for chunk-size lines with their
- * extensions, the extension parser for hio's `parms`, and the growing byte sink a body is
- * dechunked into. Like the head scanners, the line scanner checks each byte once, remembers where
- * it stopped, and answers MORE (0), DONE (1) or 400 with a reason in `detail`.
+ * The chunked transfer coding (RFC 9112 §7.1), for both sides: a scanner for chunk-size lines
+ * with their extensions, the extension parser for hio's `parms`, the reader that takes a chunked
+ * body off a receive buffer a chunk at a time (the server's Requestant and the client's
+ * Respondent both read theirs with it), and the growing byte sink a body is gathered into. Like
+ * the head scanners, they check each byte once, remember where they stopped, and answer MORE
+ * (0), DONE (1) or 400 with a reason in `detail`.
  */
+import type { ByteBuffer } from "../base/buffering.ts";
 import { CR, CharClass, FVCHAR, HexValue, LF, QDTEXT, TCHAR, WS, latin1 } from "./httping.ts";
 import { DONE, MORE } from "./scanning.ts";
 
@@ -149,6 +152,82 @@ export class ChunkScanner {
   }
 }
 
+/** What ChunkedReader.data answers when `take` refused the bytes (the caller knows why). */
+export const REFUSED = 2;
+
+/**
+ * Reads a chunked body off the front of a receive buffer, one piece per call, resuming at any
+ * byte boundary: `line()` a chunk-size line, then `data()` that chunk's bytes and its CRLF,
+ * again until the last chunk (size 0); the trailer section after it is a field section
+ * (FieldScanner). What the bytes mean for the parser's machine (chunk.sized, chunk.parsed,
+ * chunk.last) and where the data goes are the caller's.
+ */
+export class ChunkedReader {
+  /** Size of the chunk whose line was read last: 0 for the last chunk. */
+  size = 0;
+  /** Data bytes of that chunk still to come. */
+  remaining = 0;
+  /** Chunk-extension bytes of this body so far (RFC 9112 §7.1.1: a recipient ought to limit them). */
+  extensionBytes = 0;
+  detail = "";
+  readonly #scanner = new ChunkScanner();
+  #crlf = 0; // bytes of the CRLF after the data seen
+
+  /** Readies for a new body. */
+  reset(): void {
+    this.#scanner.reset(0);
+    this.size = this.remaining = this.extensionBytes = this.#crlf = 0;
+    this.detail = "";
+  }
+
+  /**
+   * The chunk-size line at the front of `msg`: MORE; DONE with the line consumed, `size` and
+   * `remaining` set and its extensions added to `parms`; or 400 with `detail`.
+   */
+  line(msg: ByteBuffer, maxLine: number, parms: Map<string, string | null>): number {
+    const scanner = this.#scanner;
+    const buf = msg.view();
+    const result = scanner.scan(buf, maxLine);
+    if (result !== DONE) {
+      if (result !== MORE) this.detail = scanner.detail;
+      return result;
+    }
+    if (scanner.extStart >= 0) this.extensionBytes += scanner.lineEnd - scanner.extStart;
+    scanner.extensions(buf, parms);
+    msg.shift(scanner.next);
+    this.size = this.remaining = scanner.size;
+    this.#crlf = 0;
+    scanner.reset(0);
+    return DONE;
+  }
+
+  /**
+   * The current chunk's data at the front of `msg`, as much as has come and `room` allows,
+   * handed to `take(n)` (which consumes `msg[0, n)`), then the CRLF after it: MORE; DONE once
+   * the chunk is whole; REFUSED when `take` said no; or 400 with `detail`.
+   */
+  data(msg: ByteBuffer, room: number, take: (n: number) => boolean): number {
+    if (this.remaining > 0) {
+      const n = Math.min(msg.length, this.remaining, room);
+      if (n === 0) return MORE;
+      if (!take(n)) return REFUSED;
+      this.remaining -= n;
+      if (this.remaining > 0) return MORE;
+    }
+    while (this.#crlf < 2) {
+      const b = msg.at(0);
+      if (b === undefined) return MORE;
+      if (b !== (this.#crlf === 0 ? CR : LF)) {
+        this.detail = "chunk data not followed by CRLF";
+        return 400;
+      }
+      msg.shift(1);
+      this.#crlf += 1;
+    }
+    return DONE;
+  }
+}
+
 /**
  * Parses chunk extensions already checked by ChunkScanner (`;name=value;name="quoted"`) into
  * `into`; a quoted value is unescaped, a later name replaces an earlier one.
@@ -229,6 +308,20 @@ export class Accrual {
     }
     this.#buf.set(bytes.subarray(start, end), this.#size);
     this.#size = need;
+  }
+
+  /**
+   * Gathers a body of `length` bytes in all from the front of `msg`, consuming what has come of
+   * it: the whole body once its last byte is in (one copy straight out of `msg` when it came
+   * at once), else null.
+   */
+  gather(msg: ByteBuffer, length: number): Uint8Array<ArrayBuffer> | null {
+    const need = length - this.#size;
+    if (this.#size === 0 && msg.length >= need) return msg.take(need) as Uint8Array<ArrayBuffer>;
+    const n = Math.min(msg.length, need);
+    this.push(msg.view(), 0, n, length);
+    msg.shift(n);
+    return n === need ? this.take() : null;
   }
 
   /** Drops what was gathered (an abandoned body). */

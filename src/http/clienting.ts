@@ -3,7 +3,13 @@
  * at a time over a persistent tcp connection, parses each response with its Respondent and
  * appends it to `responses`; server-sent events go to `events` as they arrive. ClientDoer runs
  * a Client in a Doist: enter winds and opens, recur services, exit closes.
+ *
+ * The client's phase is `requesterMachine`'s (no connection, idle, waiting for a response),
+ * stepped through its table beside the Respondent's; `inspect()` reports both machines' steps.
  */
+import { MachineTable, Stepper } from "../base/machining.ts";
+import { requesterMachine } from "../../machines/requester.ts";
+import type { RequesterEventType } from "../../machines/requester.ts";
 import { port as checkPort } from "../base/options.ts";
 import { ServicingDoer } from "../base/servicing.ts";
 import type { DoerOptions } from "../base/doing.ts";
@@ -20,8 +26,22 @@ import type { FargsInit, RequestBody, RequestParts } from "./requesting.ts";
 import { failed, redirection } from "./exchanging.ts";
 import { wake } from "../base/waking.ts";
 import type { ClientOptions, ClientRequest, ClientResponse } from "./exchanging.ts";
+import { Inspector } from "./inspecting.ts";
+import type { InspectionListener } from "./inspecting.ts";
 
 export type { ClientOptions, ClientRequest, ClientResponse };
+
+/** The requester machine as a table, built once at load. */
+export const requesterTable = new MachineTable<RequesterEventType>(requesterMachine);
+
+const CLOSED = requesterTable.indexOf("closed");
+const IDLE = requesterTable.indexOf("idle");
+const OPENED = requesterTable.eventIndex("opened");
+const REQUEST_SENT = requesterTable.eventIndex("request.sent");
+const RESPONSE_ENDED = requesterTable.eventIndex("response.ended");
+const RESPONSE_LAST = requesterTable.eventIndex("response.last");
+const REQUEUED = requesterTable.eventIndex("requeued");
+const DROPPED = requesterTable.eventIndex("dropped");
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
 
@@ -64,8 +84,8 @@ export class Client implements Disposable {
   redirectable: boolean;
   dictable: boolean;
   portOptional: boolean;
-  /** True while a request is out and its response has not ended (hio's waited). */
-  waited = false;
+  /** The client's phase: `requesterMachine` stepped by table. */
+  readonly stepper: Stepper<(typeof requesterTable.events)[number]> = new Stepper(requesterTable); // not the machines/ alias: keeps xstate out of the .d.ts
   /** The request under way. */
   latest: ClientRequest | null = null;
   /** Connections opened so far. */
@@ -77,6 +97,15 @@ export class Client implements Disposable {
   readonly #built = new WeakMap<ClientRequest, Uint8Array>();
   readonly #tries = new WeakMap<ClientRequest, number>();
   #served = 0; // responses ended on the current connection
+  readonly #inspector = new Inspector<Client>(() => [this], (client) => ({
+    get id() {
+      return client.id;
+    },
+    get tyme() {
+      return client.connector.tyme;
+    },
+    machines: [["requester", client.stepper], ["respondent", client.respondent.stepper]],
+  }));
 
   constructor({
     connector = null, hostname = "127.0.0.1", port, ha, scheme, tymth = null, tymeout = 0.0,
@@ -138,6 +167,27 @@ export class Client implements Disposable {
     return this.connector.connected;
   }
 
+  /** True while a request is out and its response has not ended (hio's waited). */
+  get waited(): boolean {
+    return this.stepper.hasTag("waited");
+  }
+
+  /** Names the current connection in inspections: its number, @, the server's `host:port`. */
+  get id(): string {
+    return `${this.connections}@${this.hostname}:${this.port}`;
+  }
+
+  /**
+   * Calls `listener` with every transition of this client's machines (requester and
+   * respondent) from now on: tyme, connection id, machine, event, from, to. Returns the
+   * unsubscribe. While nobody listens, inspection costs one null check per step.
+   * @example
+   * const stop = client.inspect(({ machine, event, from, to }) => console.log(machine, event, from, "→", to));
+   */
+  inspect(listener: InspectionListener): () => void {
+    return this.#inspector.listen(listener);
+  }
+
   /**
    * Opens a fresh connection now (hio's reopen); a request under way goes back to the front of
    * `requests`. service() also opens one whenever a request waits and none is open.
@@ -146,7 +196,9 @@ export class Client implements Disposable {
     this.close();
     this.connections += 1;
     this.#served = 0;
-    return this.connector.reopen();
+    const opened = this.connector.reopen();
+    if (opened) this.stepper.step(OPENED);
+    return opened;
   }
 
   /** Same as reopen. */
@@ -157,9 +209,8 @@ export class Client implements Disposable {
   /** Closes the connection; a request under way goes back to the front of `requests`. */
   close(): void {
     if (this.waited && this.latest !== null) this.requests.unshift(this.latest);
-    this.waited = false;
     this.latest = null;
-    this.#drop();
+    this.#drop(DROPPED);
   }
 
   [Symbol.dispose](): void {
@@ -224,6 +275,8 @@ export class Client implements Disposable {
     if (!connector.opened) {
       if (this.requests.length === 0 || this.waited || !this.#due()) return;
       this.reopen();
+    } else if (this.stepper.state === CLOSED) {
+      this.stepper.step(OPENED); // a connector opened by its owner: this client's from now on
     }
     connector.serviceConnect();
   }
@@ -231,7 +284,7 @@ export class Client implements Disposable {
   /** Sends the next queued request once the previous response has ended. */
   serviceRequests(): void {
     const connector = this.connector;
-    while (!this.waited && this.requests.length > 0 && connector.opened && !connector.cutoff) {
+    while (this.stepper.state === IDLE && this.requests.length > 0 && connector.opened && !connector.cutoff) {
       const request = this.requests.shift()!;
       let msg = this.#built.get(request);
       if (msg === undefined) {
@@ -244,7 +297,7 @@ export class Client implements Disposable {
       }
       this.#built.delete(request);
       this.latest = request;
-      this.waited = true;
+      this.stepper.step(REQUEST_SENT);
       connector.tx(msg);
       this.respondent.reinit({ method: request.method, dictable: this.dictable });
     }
@@ -266,9 +319,9 @@ export class Client implements Disposable {
       }
       if (this.waited && respondent.ended) this.#finish();
     }
-    if (cut && connector.opened) this.#drop();
+    if (cut && connector.opened) this.#drop(DROPPED);
     // Bytes no request asked for cannot be matched to one (RFC 9112 §9.3): the connection is done.
-    else if (!this.waited && connector.opened && connector.rxbs.length > 0) this.#drop();
+    else if (!this.waited && connector.opened && connector.rxbs.length > 0) this.#drop(DROPPED);
   }
 
   /**
@@ -319,8 +372,7 @@ export class Client implements Disposable {
       return true;
     }
     if (refused) {
-      respondent.errored = respondent.ended = true;
-      respondent.error = new HTTPException(`connection to ${this.hostname}:${this.port} failed`);
+      respondent.fail(new HTTPException(`connection to ${this.hostname}:${this.port} failed`));
       return true;
     }
     return false;
@@ -330,9 +382,8 @@ export class Client implements Disposable {
   #requeue(request: ClientRequest, delay: number): void {
     this.#built.delete(request);
     this.requests.unshift(request);
-    this.waited = false;
     this.latest = null;
-    this.#drop();
+    this.#drop(REQUEUED);
     this.#tymer.start({ duration: delay });
   }
 
@@ -353,11 +404,12 @@ export class Client implements Disposable {
       errored: respondent.errored,
       error: respondent.error === null ? null : `${respondent.error.name}: ${respondent.error.message}`,
     };
-    this.waited = false;
     this.latest = null;
     this.#served += 1;
-    if (!respondent.persisted) {
-      this.#drop();
+    if (respondent.persisted) {
+      this.stepper.step(RESPONSE_ENDED);
+    } else {
+      this.#drop(RESPONSE_LAST);
       this.#tymer.start({ duration: respondent.errored ? this.tymeout : 0 });
     }
     if (!respondent.errored && this.redirectable && respondent.redirectant && this.#redirect(response)) return;
@@ -388,8 +440,9 @@ export class Client implements Disposable {
     return this.#tymer.tymth === null || this.#tymer.expired;
   }
 
-  /** Closes the connection and forgets what was buffered on it. */
-  #drop(): void {
+  /** Closes the connection (stepping the machine by `event` unless closed already) and forgets what was buffered on it. */
+  #drop(event: number): void {
+    if (this.stepper.state !== CLOSED) this.stepper.step(event);
     this.connector.close();
     this.connector.rxbs.clear();
     this.connector.txbs.clear();

@@ -1,9 +1,9 @@
 /**
- * What a request's header section means for its framing and its connection (RFC 9112 §6, §9.3,
- * §3.2): the body by Content-Length or chunked, or a framing fault; whether the connection
- * persists; `Expect: 100-continue`; and hio's JSON flags from Content-Type.
- * `read()` answers 0 when the head is sound, else the status to answer (400, 413, 501) and a reason
- * in `detail`. One Framing is reused from request to request.
+ * What a message's header section means for its framing and its connection, on either side:
+ * the body by Content-Length, chunked, until the close, or none (RFC 9112 §6.3); whether the
+ * connection persists (§9.3); `Expect: 100-continue` and Host (§3.2) for a request; hio's JSON
+ * and event-stream flags and the charset from Content-Type. One Framing is reused from message
+ * to message: `request()` for a server's Requestant, `response()` for a client's Respondent.
  */
 import { CLOSE, CharClass, HTAB, KEEP_ALIVE, QDTEXT, SP, TCHAR, connectionOptions } from "./httping.ts";
 import { Kind } from "./scanning.ts";
@@ -11,74 +11,158 @@ import type { FieldScanner } from "./scanning.ts";
 
 const CHARSET = /;[ \t]*charset[ \t]*=[ \t]*"?([^";, \t]+)/;
 
+/** How a message's body is delimited (RFC 9112 §6.3). */
+export const Delimit = { None: 0, Length: 1, Chunked: 2, Close: 3 } as const;
+export type Delimit = (typeof Delimit)[keyof typeof Delimit];
+
 export class Framing {
-  chunked = false;
-  /** The body's declared size (0 without Content-Length; unused when chunked). */
+  /** How the body is delimited: none, by `length`, chunked, or until the connection closes. */
+  body: Delimit = Delimit.None;
+  /** The body's declared size (0 without Content-Length; unused unless the body is by length). */
   length = 0;
-  /** HTTP/1.1 unless `Connection` lists close; HTTP/1.0 only when it lists keep-alive (P7). */
+  /**
+   * The connection may carry the next message: HTTP/1.1 unless `Connection` lists close,
+   * HTTP/1.0 only when it lists keep-alive (P7); after a response, never after faulty framing.
+   */
   persisted = false;
   /** An HTTP/1.1 request with `Expect: 100-continue`. */
   expects = false;
   /** Content-Type names application/json. */
   jsoned = false;
+  /** Content-Type names text/event-stream. */
+  evented = false;
   /** Content-Type's charset, lowercased, or null. */
   charset: string | null = null;
   detail = "";
+  readonly #codings: string[] = []; // Transfer-Encoding's codings, lowercased, in order
+  #coded = false; // a Transfer-Encoding field came
+  #close = false;
+  #keepAlive = false;
+  #hosts = 0; // Host fields of a request
 
-  read(fields: FieldScanner, http11: boolean, maxBody: number): number {
-    this.chunked = this.expects = this.jsoned = false;
-    this.length = 0;
-    this.charset = null;
-    this.detail = "";
-    let hosts = 0;
-    let codings: string[] | null = null;
-    let close = false;
-    let keepAlive = false;
-    for (let i = 0; i < fields.count; i++) {
-      switch (fields.kinds[i]) {
-        case Kind.Host:
-          hosts += 1;
-          if (!URI_HOST.test(fields.value(i))) return this.#fail(400, "Host is not uri-host[:port]");
-          break;
-        case Kind.TransferEncoding:
-          codings ??= [];
-          if (!transferCodings(fields.value(i), codings)) return this.#fail(400, "Transfer-Encoding is not a list of transfer codings");
-          break;
-        case Kind.Connection: {
-          const bits = connectionOptions(fields.value(i));
-          if (bits & CLOSE) close = true;
-          if (bits & KEEP_ALIVE) keepAlive = true;
-          break;
-        }
-        case Kind.Expect:
-          if (fields.value(i).toLowerCase() === "100-continue") this.expects = http11;
-          break;
-        case Kind.ContentType: {
-          const type = fields.value(i).toLowerCase();
-          this.jsoned = type.includes("application/json");
-          this.charset = CHARSET.exec(type)?.[1] ?? null;
-          break;
-        }
-      }
-    }
-    this.persisted = !close && (http11 || keepAlive);
-    if (hosts > 1) return this.#fail(400, "more than one Host field");
-    if (hosts === 0 && http11) return this.#fail(400, "HTTP/1.1 request without Host");
+  /** The body is chunked. */
+  get chunked(): boolean {
+    return this.body === Delimit.Chunked;
+  }
 
-    if (codings !== null) {
+  /**
+   * Reads a request's head: 0 when it is sound, else the status to answer (400, 413, 501) with
+   * a reason in `detail`. Transfer-Encoding must end in chunked, once, on HTTP/1.1, without
+   * Content-Length; any other coding is not implemented (RFC 9112 §6.1, §6.3).
+   */
+  request(fields: FieldScanner, http11: boolean, maxBody: number): number {
+    const fault = this.#read(fields, http11, true);
+    if (fault !== 0) return fault;
+    this.persisted = !this.#close && (http11 || this.#keepAlive);
+    if (this.#hosts > 1) return this.#fail(400, "more than one Host field");
+    if (this.#hosts === 0 && http11) return this.#fail(400, "HTTP/1.1 request without Host");
+
+    if (this.#coded) {
       // Faulty framing unless chunked is final, applied once, on HTTP/1.1, without Content-Length.
       if (!http11) return this.#fail(400, "Transfer-Encoding on an HTTP/1.0 request");
       if (fields.contentLength >= 0) return this.#fail(400, "Transfer-Encoding with Content-Length");
+      const codings = this.#codings;
       const last = codings.length - 1;
       if (last < 0 || codings[last] !== "chunked") return this.#fail(400, "chunked is not the final transfer coding");
       if (codings.indexOf("chunked") !== last) return this.#fail(400, "chunked applied more than once");
       // Framing is sound but the other codings would need decoding: RFC 9112 §6.1 says 501.
       if (last > 0) return this.#fail(501, `transfer coding ${codings[0]} is not implemented`);
-      this.chunked = true;
+      this.body = Delimit.Chunked;
       return 0;
     }
-    this.length = Math.max(0, fields.contentLength);
-    if (this.length > maxBody) return this.#fail(413, `Content-Length ${this.length} is over the limit ${maxBody}`);
+    return this.#sized(fields, maxBody);
+  }
+
+  /**
+   * Reads the head of a response to a `method` request: 0, or 413 when its Content-Length is
+   * over `maxBody` (an event stream's is not kept, so not limited). A client takes what it is
+   * sent: HEAD, 1xx, 204 and 304 have no body whatever they declare; Transfer-Encoding ending in
+   * chunked is chunked (beside Content-Length, which it overrides, or on HTTP/1.0, the connection
+   * is not trusted after); any other Transfer-Encoding, or none and no Content-Length, runs to
+   * the close (RFC 9112 §6.3). `keepAliveField`: a Keep-Alive field came, which an HTTP/1.0
+   * server sends to persist. 101 Switching Protocols leaves HTTP: never persisted.
+   */
+  response(fields: FieldScanner, status: number, method: string, http11: boolean, maxBody: number, keepAliveField = false): number {
+    this.#read(fields, http11, false);
+    this.persisted = !this.#close && (http11 || this.#keepAlive || keepAliveField) && status !== 101;
+    if (method === "HEAD" || status < 200 || status === 204 || status === 304) return 0;
+    if (this.#coded) {
+      if (!http11) this.persisted = false; // RFC 9112 §6.1: faulty framing, close after
+      const codings = this.#codings;
+      const last = codings.length - 1;
+      if (last >= 0 && codings[last] === "chunked" && codings.indexOf("chunked") === last) {
+        if (fields.contentLength >= 0) this.persisted = false;
+        this.body = Delimit.Chunked;
+        return 0;
+      }
+      this.persisted = false;
+      this.body = Delimit.Close;
+      return 0;
+    }
+    if (fields.contentLength < 0) {
+      this.persisted = false;
+      this.body = Delimit.Close;
+      return 0;
+    }
+    return this.#sized(fields, this.evented ? Infinity : maxBody);
+  }
+
+  /**
+   * One pass over the fields for what both sides need. A request (`strict`) also counts and
+   * checks Host and refuses a Transfer-Encoding that is not a list of codings, at the first
+   * fault; a response takes such a value as a coding that is not chunked.
+   */
+  #read(fields: FieldScanner, http11: boolean, strict: boolean): number {
+    this.body = Delimit.None;
+    this.length = 0;
+    this.expects = this.jsoned = this.evented = false;
+    this.charset = null;
+    this.detail = "";
+    this.#hosts = 0;
+    this.#coded = this.#close = this.#keepAlive = false;
+    const codings = this.#codings;
+    codings.length = 0;
+    for (let i = 0; i < fields.count; i++) {
+      switch (fields.kinds[i]) {
+        case Kind.Host:
+          if (!strict) break;
+          this.#hosts += 1;
+          if (!URI_HOST.test(fields.value(i))) return this.#fail(400, "Host is not uri-host[:port]");
+          break;
+        case Kind.TransferEncoding:
+          this.#coded = true;
+          if (!transferCodings(fields.value(i), codings)) {
+            if (strict) return this.#fail(400, "Transfer-Encoding is not a list of transfer codings");
+            codings.push(""); // a malformed value (chunked and a no-break space, say) is no coding
+          }
+          break;
+        case Kind.Connection: {
+          const bits = connectionOptions(fields.value(i));
+          if (bits & CLOSE) this.#close = true;
+          if (bits & KEEP_ALIVE) this.#keepAlive = true;
+          break;
+        }
+        case Kind.Expect:
+          if (strict && fields.value(i).toLowerCase() === "100-continue") this.expects = http11;
+          break;
+        case Kind.ContentType: {
+          const type = fields.value(i).toLowerCase();
+          this.jsoned = type.includes("application/json");
+          this.evented = type.includes("text/event-stream");
+          this.charset = CHARSET.exec(type)?.[1] ?? null;
+          break;
+        }
+      }
+    }
+    return 0;
+  }
+
+  /** A body by Content-Length (none without one, or of 0), refused with 413 over `maxBody`. */
+  #sized(fields: FieldScanner, maxBody: number): number {
+    const length = Math.max(0, fields.contentLength);
+    this.length = length;
+    if (length > maxBody) return this.#fail(413, `Content-Length ${length} is over the limit ${maxBody}`);
+    if (length > 0) this.body = Delimit.Length;
     return 0;
   }
 

@@ -1,20 +1,21 @@
 /**
- * Inspection: a server's connections as their machines see them. Every transition of every
- * connection's steward, requestant and responder reaches the listeners with its tyme (xstate's
- * inspection API, for the tabulated machines), and `connectionOf` summarizes one live connection.
- * While nobody listens the steppers have no observer, so stepping costs one null check.
+ * Inspection: connections as their machines see them. Every transition of every server
+ * connection's steward, requestant and responder, and of a client's requester and respondent,
+ * reaches the listeners with its tyme (xstate's inspection API, for the tabulated machines), and
+ * `connectionOf` summarizes one live server connection. While nobody listens the steppers have
+ * no observer, so stepping costs one null check.
  */
 import type { MachineTable, Stepper } from "../base/machining.ts";
 import type { Steward } from "./stewarding.ts";
 
-/** The machines of one server connection. */
-export type ConnectionMachine = "steward" | "requestant" | "responder";
+/** The machines of one connection: a server's (steward, requestant, responder) or a client's (requester, respondent). */
+export type ConnectionMachine = "steward" | "requestant" | "responder" | "requester" | "respondent";
 
 /** One transition of one connection's machine: states are dotted leaf paths ("body.length"). */
 export interface Inspection {
   /** Tyme of the connection when it happened (null: the server is not wound to a tymist). */
   readonly tyme: number | null;
-  /** The connection's stable id (`Steward.id`). */
+  /** The connection's stable id (`Steward.id`, `Client.id`). */
   readonly connection: string;
   readonly machine: ConnectionMachine;
   /** The event's type, as the machine names it ("request.parsed"). */
@@ -55,17 +56,45 @@ export function connectionOf(steward: Steward): ConnectionState {
 }
 
 /**
- * The listeners of one server and the observers they need: while at least one listens, every
- * live connection's three steppers have an observer (set on `listen`, and on `adopt` for each
- * new connection); when the last one leaves, they are taken off again.
+ * One watched connection as an Inspector sees it: its machines, and its id and tyme, read
+ * (getters) each time one of them steps.
  */
-export class Inspector {
-  #listeners: readonly InspectionListener[] = []; // replaced, never changed: a dispatch sees one list
-  readonly #live: () => Iterable<Steward>;
+export interface Inspected {
+  readonly id: string;
+  readonly tyme: number | null;
+  readonly machines: ReadonlyArray<readonly [ConnectionMachine, Stepper]>;
+}
 
-  /** `live` gives the connections open now. */
-  constructor(live: () => Iterable<Steward>) {
+/** A server connection as inspected: its steward, requestant and responder. */
+function stewardInspected(steward: Steward): Inspected {
+  return {
+    get id() {
+      return steward.id;
+    },
+    get tyme() {
+      return steward.remoter.tymer.tyme;
+    },
+    machines: [["steward", steward.stepper], ["requestant", steward.requestant.stepper], ["responder", steward.responder.stepper]],
+  };
+}
+
+/**
+ * The listeners of one server (or client) and the observers they need: while at least one
+ * listens, every live connection's steppers have an observer (set on `listen`, and on `adopt`
+ * for each new connection); when the last one leaves, they are taken off again.
+ */
+export class Inspector<T = Steward> {
+  #listeners: readonly InspectionListener[] = []; // replaced, never changed: a dispatch sees one list
+  readonly #live: () => Iterable<T>;
+  readonly #inspected: (connection: T) => Inspected;
+
+  /**
+   * `live` gives the connections open now; `inspected` reads one when it steps (by default a
+   * server connection's).
+   */
+  constructor(live: () => Iterable<T>, inspected: (connection: T) => Inspected = stewardInspected as unknown as (connection: T) => Inspected) {
     this.#live = live;
+    this.#inspected = inspected;
   }
 
   /** True while anyone listens. */
@@ -78,28 +107,27 @@ export class Inspector {
     const first = this.#listeners.length === 0;
     const wrapped: InspectionListener = (inspection) => listener(inspection); // each call is its own subscription
     this.#listeners = [...this.#listeners, wrapped];
-    if (first) for (const steward of this.#live()) this.adopt(steward);
+    if (first) for (const connection of this.#live()) this.adopt(connection);
     return () => {
       const before = this.#listeners.length;
       this.#listeners = this.#listeners.filter((l) => l !== wrapped);
       if (before > 0 && this.#listeners.length === 0) {
-        for (const steward of this.#live()) this.#observe(steward, false);
+        for (const connection of this.#live()) this.#observe(connection, false);
       }
     };
   }
 
   /** Watches a new connection when anyone listens. */
-  adopt(steward: Steward): void {
-    if (this.#listeners.length > 0) this.#observe(steward, true);
+  adopt(connection: T): void {
+    if (this.#listeners.length > 0) this.#observe(connection, true);
   }
 
-  #observe(steward: Steward, on: boolean): void {
-    this.#watch(steward, "steward", steward.stepper, on);
-    this.#watch(steward, "requestant", steward.requestant.stepper, on);
-    this.#watch(steward, "responder", steward.responder.stepper, on);
+  #observe(connection: T, on: boolean): void {
+    const inspected = this.#inspected(connection);
+    for (const [machine, stepper] of inspected.machines) this.#watch(inspected, machine, stepper, on);
   }
 
-  #watch(steward: Steward, machine: ConnectionMachine, stepper: Stepper, on: boolean): void {
+  #watch(inspected: Inspected, machine: ConnectionMachine, stepper: Stepper, on: boolean): void {
     if (!on) {
       stepper.observer = null;
       return;
@@ -107,8 +135,8 @@ export class Inspector {
     const table: MachineTable = stepper.table;
     stepper.observer = (event, from, to) => {
       this.#emit({
-        tyme: steward.remoter.tymer.tyme,
-        connection: steward.id,
+        tyme: inspected.tyme,
+        connection: inspected.id,
         machine,
         event: table.events[event] as string,
         from: table.states[from] as string,

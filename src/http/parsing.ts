@@ -17,11 +17,11 @@ import { ByteBuffer } from "../base/buffering.ts";
 import { MachineTable, Stepper } from "../base/machining.ts";
 import { requestantMachine } from "../../machines/requestant.ts";
 import type { RequestantEventType } from "../../machines/requestant.ts";
-import { Accrual, ChunkScanner } from "./chunking.ts";
+import { Accrual, ChunkedReader, REFUSED } from "./chunking.ts";
 import { BodyFeed } from "./feeding.ts";
 import { Hict } from "./hicting.ts";
-import { Framing } from "./framing.ts";
-import { CR, HTTPError, LF, jsonOf, latin1 } from "./httping.ts";
+import { Delimit, Framing } from "./framing.ts";
+import { HTTPError, jsonOf, latin1 } from "./httping.ts";
 import { DONE, FieldScanner, MORE, RequestLineScanner } from "./scanning.ts";
 import { Qargs, splitTarget } from "./targeting.ts";
 
@@ -146,17 +146,26 @@ export class Requestant {
 
   #line = new RequestLineScanner();
   #fields = new FieldScanner();
-  #chunk = new ChunkScanner();
+  #chunks = new ChunkedReader();
   #framing = new Framing();
   #accrual = new Accrual();
   #qargs: Qargs | null = null;
-  #remaining = 0; // body bytes still to read: of the Content-Length or of the current chunk
-  #crlf = 0; // bytes of the CRLF after chunk data seen
+  #remaining = 0; // body bytes of the Content-Length still to read
   #persisted = false;
   #expects = false; // HTTP/1.1 with Expect: 100-continue
   #begun = false; // a body byte has arrived
-  #extensionBytes = 0; // chunk-extension bytes of this request so far
   readonly #onDemand: (() => void) | null;
+  /** Takes chunk data `msg[0, n)`: into the feed or the accrual. */
+  readonly #takeChunk = (n: number): boolean => {
+    const feed = this.feed;
+    if (feed === null) {
+      this.#accrual.push(this.msg.view(), 0, n);
+      this.msg.shift(n);
+    } else {
+      feed.push(this.msg.take(n) as Uint8Array<ArrayBuffer>);
+    }
+    return true;
+  };
 
   constructor({ msg, dictable = false, limits, streamAbove = Infinity, onDemand = null }: RequestantOptions = {}) {
     this.msg = msg ?? new ByteBuffer();
@@ -256,9 +265,8 @@ export class Requestant {
     this.error = null;
     this.#line.reset();
     this.#qargs = null;
-    this.#remaining = this.#crlf = 0;
+    this.#remaining = 0;
     this.#persisted = this.#expects = this.#begun = false;
-    this.#extensionBytes = 0;
     this.#accrual.clear();
     this.feed?.error(new HTTPError({ status: 400, detail: "the request is over" })); // only if still open
     this.feed = null;
@@ -300,30 +308,27 @@ export class Requestant {
 
   #parseHeaders(): boolean {
     const fields = this.#fields;
-    const buf = this.msg.view();
     const { maxHeaderBytes, maxHeaders, maxBody } = this.limits;
-    const result = fields.scan(buf, maxHeaderBytes, maxHeaders);
+    const result = fields.read(this.msg, maxHeaderBytes, maxHeaders, this.headers);
     if (result === MORE) return false;
     if (result !== DONE) return this.#fail(result, fields.detail);
-    fields.collect(buf, this.headers);
-    this.msg.shift(fields.next);
 
     const framing = this.#framing;
-    const status = framing.read(fields, this.versionInfo[1] === 1, maxBody);
+    const status = framing.request(fields, this.versionInfo[1] === 1, maxBody);
     this.#persisted = framing.persisted;
     this.#expects = framing.expects;
     this.jsoned = framing.jsoned;
     if (framing.charset !== null) this.encoding = framing.charset;
     if (status !== 0) return this.#fail(status, framing.detail);
-    if (framing.chunked) {
+    if (framing.body === Delimit.Chunked) {
       this.chunked = true;
       if (this.streamAbove < Infinity) this.#stream();
-      this.#chunk.reset(0);
+      this.#chunks.reset();
       this.stepper.step(HEAD_CHUNKED);
       return true;
     }
     this.length = framing.length;
-    if (framing.length === 0) {
+    if (framing.body === Delimit.None) {
       this.stepper.step(HEAD_EMPTY);
       return true;
     }
@@ -353,87 +358,50 @@ export class Requestant {
       this.stepper.step(BODY_PARSED);
       return true;
     }
-    if (this.#accrual.size === 0 && available >= this.#remaining) {
-      // The common case, the whole body is here: one copy, into a fresh ArrayBuffer.
-      this.body = msg.take(this.#remaining) as Uint8Array<ArrayBuffer>;
-    } else {
-      const n = Math.min(available, this.#remaining);
-      this.#accrual.push(msg.view(), 0, n, this.length ?? 0);
-      msg.shift(n);
-      this.#remaining -= n;
-      if (this.#remaining > 0) return false;
-      this.body = this.#accrual.take();
-    }
+    const body = this.#accrual.gather(msg, this.length ?? 0);
+    if (body === null) return false;
+    this.body = body;
     this.#remaining = 0;
-    this.length = this.body.length;
+    this.length = body.length;
     this.stepper.step(BODY_PARSED);
     return true;
   }
 
   #parseSize(): boolean {
-    const chunk = this.#chunk;
-    const buf = this.msg.view();
-    if (buf.length > 0) this.#begun = true;
-    const result = chunk.scan(buf, this.limits.maxChunkLine);
+    const chunks = this.#chunks;
+    const msg = this.msg;
+    if (msg.length > 0) this.#begun = true;
+    const result = chunks.line(msg, this.limits.maxChunkLine, this.parms);
     if (result === MORE) return false;
-    if (result !== DONE) return this.#fail(result, chunk.detail);
+    if (result !== DONE) return this.#fail(result, chunks.detail);
     // Chunk extensions are capped per line (maxChunkLine) and, over the whole body, by the
     // header section's limit (RFC 9112 §7.1.1: a server ought to limit their total length).
-    if (chunk.extStart >= 0) this.#extensionBytes += chunk.lineEnd - chunk.extStart;
-    if (this.#extensionBytes > this.limits.maxHeaderBytes) {
-      return this.#fail(400, `chunk extensions total over the limit ${this.limits.maxHeaderBytes}`);
-    }
-    chunk.extensions(buf, this.parms);
-    this.msg.shift(chunk.next);
-    const size = chunk.size;
-    chunk.reset(0);
-    if (size === 0) {
+    const { maxHeaderBytes, maxBody } = this.limits;
+    if (chunks.extensionBytes > maxHeaderBytes) return this.#fail(400, `chunk extensions total over the limit ${maxHeaderBytes}`);
+    if (chunks.size === 0) {
       this.#fields.reset(0, false);
       this.stepper.step(CHUNK_LAST);
       return true;
     }
-    const maxBody = this.limits.maxBody;
-    if ((this.feed === null ? this.#accrual.size : this.feed.fed) + size > maxBody) return this.#fail(413, `chunked body is over the limit ${maxBody}`);
-    this.#remaining = size;
-    this.#crlf = 0;
+    if ((this.feed === null ? this.#accrual.size : this.feed.fed) + chunks.size > maxBody) return this.#fail(413, `chunked body is over the limit ${maxBody}`);
     this.stepper.step(CHUNK_SIZED);
     return true;
   }
 
   #parseData(): boolean {
-    const msg = this.msg;
-    if (this.#remaining > 0) {
-      const feed = this.feed;
-      const n = Math.min(msg.length, this.#remaining, feed === null ? Infinity : feed.room);
-      if (n === 0) return false;
-      if (feed === null) {
-        this.#accrual.push(msg.view(), 0, n);
-        msg.shift(n);
-      } else {
-        feed.push(msg.take(n) as Uint8Array<ArrayBuffer>);
-      }
-      this.#remaining -= n;
-      if (this.#remaining > 0) return false;
-    }
-    while (this.#crlf < 2) {
-      const b = msg.at(0);
-      if (b === undefined) return false;
-      if (b !== (this.#crlf === 0 ? CR : LF)) return this.#fail(400, "chunk data not followed by CRLF");
-      msg.shift(1);
-      this.#crlf += 1;
-    }
+    const chunks = this.#chunks;
+    const result = chunks.data(this.msg, this.feed === null ? Infinity : this.feed.room, this.#takeChunk);
+    if (result === MORE || result === REFUSED) return false;
+    if (result !== DONE) return this.#fail(result, chunks.detail);
     this.stepper.step(CHUNK_PARSED);
     return true;
   }
 
   #parseTrailers(): boolean {
     const fields = this.#fields;
-    const buf = this.msg.view();
-    const result = fields.scan(buf, this.limits.maxHeaderBytes, this.limits.maxHeaders);
+    const result = fields.read(this.msg, this.limits.maxHeaderBytes, this.limits.maxHeaders, this.trails);
     if (result === MORE) return false;
     if (result !== DONE) return this.#fail(result, fields.detail);
-    fields.collect(buf, this.trails);
-    this.msg.shift(fields.next);
     if (this.feed === null) {
       this.body = this.#accrual.take();
       this.length = this.body.length;

@@ -3,6 +3,8 @@
  * status line, header fields (`Server` and `Date` added when absent) and a Content-Length body.
  */
 import type { ByteBuffer } from "../base/buffering.ts";
+import { Hict } from "./hicting.ts";
+import type { HictInit } from "./hicting.ts";
 import { HTTPError, httpDate1123, statusReason } from "./httping.ts";
 
 export interface MessageParts {
@@ -146,30 +148,96 @@ export class CustomReply {
   }
 }
 
+/** What a CustomResponder is made with: hio's parts, and the `Server` name. */
+export interface CustomResponderOptions {
+  /** The Steward this responder answers for (hio's steward); its name is the default `name`. */
+  steward?: { readonly name: string } | null;
+  status?: number;
+  headers?: HictInit | null;
+  body?: Uint8Array | string;
+  data?: unknown;
+  /** `Server` header value when none is given. */
+  name?: string;
+}
+
+/** hio's parts of a CustomResponder's next message, as `reinit` and `build` take them. */
+export interface CustomParts {
+  status?: number | null;
+  headers?: HictInit | null;
+  body?: Uint8Array | string | null;
+  data?: unknown;
+}
+
 /**
- * hio's CustomResponder: builds a whole reply from a status, headers and a body or JSON `data`
- * (compact JSON, `application/json; charset=utf-8`). `reply()` gives it as a CustomReply for a
- * Steward's `respond()` to return; `build()` as the bytes of the message.
+ * hio's CustomResponder: the parts of a whole reply (status, headers, body or JSON `data`),
+ * kept between replies. As in hio, `reinit(parts)` replaces the status and headers when given
+ * and the body and data always (empty and null when not given), so another response can be
+ * made on the connection; `build(parts)` reinits and gives the bytes of the message (data as
+ * compact JSON, typed `application/json; charset=utf-8`), also kept in `msg`, and marks it `ended`.
+ * A Steward's `respond()` may return the CustomResponder itself (its current parts are sent),
+ * the bytes of `build()`, or a CustomReply from `reply()`.
+ * @example
+ * class Echo extends http.Steward {
+ *   readonly custom = new http.CustomResponder({ steward: this });
+ *   override respond() {
+ *     return this.custom.build({ status: 200, data: { path: this.requestant.path } });
+ *   }
+ * }
  */
 export class CustomResponder {
   readonly name: string;
+  readonly steward: { readonly name: string } | null;
+  status: number;
+  headers: Hict;
+  body: Uint8Array | string;
+  data: unknown;
+  /** True once `build()` has made a whole message (hio's ended). */
+  ended = false;
+  /** The bytes of the last `build()` (kept for inspection, as hio). */
+  msg: Uint8Array = new Uint8Array(0);
 
-  constructor({ name = "hio-ts" }: { name?: string } = {}) {
-    this.name = name;
+  constructor({ steward = null, status = 200, headers = null, body = "", data = null, name }: CustomResponderOptions = {}) {
+    this.steward = steward;
+    this.name = name ?? steward?.name ?? "hio-ts";
+    this.status = status;
+    this.headers = new Hict(headers ?? undefined);
+    this.body = body;
+    this.data = data;
   }
 
-  /** The reply for a Steward's `respond()` to return. */
-  reply(parts: ReplyParts = {}): CustomReply {
-    return new CustomReply(parts);
+  /** hio's reinit: status and headers replaced when given, body and data always (empty and null when not given). */
+  reinit({ status = null, headers = null, body = null, data = null }: CustomParts = {}): void {
+    if (status !== null) this.status = status;
+    if (headers !== null) this.headers = new Hict(headers);
+    this.body = body ?? "";
+    this.data = data;
   }
 
-  build({
-    persisted = true,
-    chunkable = true,
-    ...parts
-  }: ReplyParts & { persisted?: boolean; chunkable?: boolean }): Uint8Array {
-    const reply = new CustomReply(parts);
-    return buildMessage({ status: reply.status, reason: reply.reason, headers: reply.fields, body: reply.body, name: this.name, persisted, chunkable });
+  /**
+   * The reply for a Steward's `respond()` to return: of `parts` alone when given, else of this
+   * responder's current parts. Throws on parts that cannot go on the wire.
+   */
+  reply(parts?: ReplyParts): CustomReply {
+    if (parts !== undefined) return new CustomReply(parts);
+    const { status, headers, body, data } = this;
+    if (data === null || data === undefined) return new CustomReply({ status, headers, body });
+    // As hio's build: data is JSON, whatever Content-Type the kept headers had.
+    const typed = new Hict(headers);
+    typed.delete("content-type");
+    return new CustomReply({ status, headers: typed, data });
+  }
+
+  /**
+   * hio's build: reinit with `parts`, then the bytes of the whole message, framed by
+   * Content-Length, with `Connection: close` when not `persisted` (and `keep-alive` for a
+   * persisted reply that is not `chunkable`: an HTTP/1.0 peer's).
+   */
+  build({ persisted = true, chunkable = true, ...parts }: CustomParts & { persisted?: boolean; chunkable?: boolean } = {}): Uint8Array {
+    this.reinit(parts);
+    const reply = this.reply();
+    this.msg = buildMessage({ status: reply.status, reason: reply.reason, headers: reply.fields, body: reply.body, name: this.name, persisted, chunkable });
+    this.ended = true;
+    return this.msg;
   }
 }
 

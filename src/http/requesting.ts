@@ -7,6 +7,7 @@ import { domainToASCII } from "node:url";
 import { Hict } from "./hicting.ts";
 import type { HictInit } from "./hicting.ts";
 import { InvalidURL, isToken } from "./httping.ts";
+import { splitOff } from "./targeting.ts";
 
 /** Query arguments: an object (values stringified) or [name, value] pairs; a later name wins. */
 export type QargsInit = Readonly<Record<string, string | number | boolean>> | Iterable<readonly [string, string]>;
@@ -283,16 +284,10 @@ export class Requester {
       query = url.search.slice(1);
       if (url.hash) this.fragment = url.hash.slice(1);
     } else {
-      const hash = path.indexOf("#");
-      if (hash >= 0) {
-        this.fragment = path.slice(hash + 1);
-        path = path.slice(0, hash);
-      }
-      const mark = path.indexOf("?");
-      if (mark >= 0) {
-        query = path.slice(mark + 1);
-        path = path.slice(0, mark);
-      }
+      const parts = { query, fragment: this.fragment };
+      path = splitOff(path, parts);
+      query = parts.query;
+      this.fragment = parts.fragment;
     }
     if (path === "") path = "/";
     if (path !== "*" && !path.startsWith("/")) path = `/${path}`;

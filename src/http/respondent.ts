@@ -3,15 +3,22 @@
  * buffer (rxbs), one at a time, as far as the bytes allow, resuming at any byte boundary.
  * Bytes in, response out; no sockets. A text/event-stream body is parsed into events as it
  * arrives (hio's EventSource) while the response stays open.
+ *
+ * The phase is `respondentMachine`'s, stepped through its table; hio's flags (`started`,
+ * `headed`, `bodied`, `ended`, `errored`) are read from it. The framing rules (Framing) and the
+ * chunked body's reader (ChunkedReader) are the server's Requestant's own.
  */
 import { ByteBuffer } from "../base/buffering.ts";
-import { Accrual, ChunkScanner } from "./chunking.ts";
+import { MachineTable, Stepper } from "../base/machining.ts";
+import { respondentMachine } from "../../machines/respondent.ts";
+import type { RespondentEventType } from "../../machines/respondent.ts";
+import { Accrual, ChunkedReader, REFUSED } from "./chunking.ts";
 import { EventSource } from "./eventing.ts";
 import type { ServerSentEvent } from "./eventing.ts";
 import { Hict } from "./hicting.ts";
-import { CLOSE, CR, HTTPException, KEEP_ALIVE, LF, PrematureClosure, connectionOptions, jsonOf } from "./httping.ts";
-import { transferCodings } from "./framing.ts";
-import { DONE, FieldScanner, Kind, MORE } from "./scanning.ts";
+import { HTTPException, PrematureClosure, jsonOf } from "./httping.ts";
+import { Delimit, Framing } from "./framing.ts";
+import { DONE, FieldScanner, MORE } from "./scanning.ts";
 import { StatusLineScanner } from "./statusing.ts";
 
 /** Size limits of one response; a breach fails it with an HTTPException. */
@@ -51,9 +58,36 @@ export interface RespondentOptions {
   limits?: Partial<ResponseLimits> | undefined;
 }
 
-const Phase = { Line: 0, Headers: 1, Length: 2, Size: 3, Data: 4, Trailers: 5, Close: 6, Ended: 7 } as const;
+/** The respondent machine as a table, built once at load. */
+export const respondentTable = new MachineTable<RespondentEventType>(respondentMachine);
+
+const IDLE = respondentTable.indexOf("idle");
+const LINE = respondentTable.indexOf("line");
+const HEADERS = respondentTable.indexOf("headers");
+const LENGTH = respondentTable.indexOf("body.length");
+const SIZE = respondentTable.indexOf("body.size");
+const DATA = respondentTable.indexOf("body.data");
+const TRAILERS = respondentTable.indexOf("body.trailers");
+const CLOSE = respondentTable.indexOf("body.close");
+
+const event = (type: RespondentEventType): number => respondentTable.eventIndex(type);
+const LINE_STARTED = event("line.started");
+const LINE_PARSED = event("line.parsed");
+const HEAD_INTERIM = event("head.interim");
+const HEAD_EMPTY = event("head.parsed.empty");
+const HEAD_LENGTH = event("head.parsed.length");
+const HEAD_CHUNKED = event("head.parsed.chunked");
+const HEAD_CLOSE = event("head.parsed.close");
+const BODY_PARSED = event("body.parsed");
+const CHUNK_SIZED = event("chunk.sized");
+const CHUNK_PARSED = event("chunk.parsed");
+const CHUNK_LAST = event("chunk.last");
+const TRAILERS_PARSED = event("trailers.parsed");
+const CLOSED = event("closed");
+const ERROR = event("error");
+const RESET = event("reset");
+
 const REDIRECTS = new Set([300, 301, 302, 303, 307, 308]);
-const CHARSET = /;[ \t]*charset[ \t]*=[ \t]*"?([^";, \t]+)/;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -75,6 +109,8 @@ export class Respondent {
   readonly limits: Readonly<ResponseLimits>;
   /** The event stream parser; its leid and retry carry over from response to response. */
   readonly eventSource: EventSource;
+  /** The response's phase: `respondentMachine` stepped by table. */
+  readonly stepper: Stepper<(typeof respondentTable.events)[number]>; // not the machines/ alias: keeps xstate out of the .d.ts
 
   /** [1, 1] for HTTP/1.1 (any 1.x above 0), [1, 0] for HTTP/1.0; null until a status line. */
   version: [number, number] | null = null;
@@ -93,8 +129,6 @@ export class Respondent {
   evented = false;
   /** Content-Type's charset, else HTTP/1.1's old default. */
   encoding = "ISO-8859-1";
-  /** The connection may carry the next request after this response. */
-  persisted = false;
   /** A redirect status (300, 301, 302, 303, 307, 308). */
   redirectant = false;
   /** Chunk extensions of every chunk, name → value (null without one). */
@@ -105,25 +139,37 @@ export class Respondent {
   interims = 0;
   /** The body as JSON once ended, when jsoned or dictable; else null. */
   data: unknown = null;
-  /** A byte of this response has arrived. */
-  started = false;
-  headed = false;
-  bodied = false;
-  ended = false;
-  /** The connection was closed (no more bytes will come). */
+  /** The connection was closed (no more bytes will come): a fact of the connection, not a phase. */
   closed = false;
-  errored = false;
   error: HTTPException | null = null;
 
-  #phase: number = Phase.Line;
   #line = new StatusLineScanner();
   #fields = new FieldScanner();
-  #chunk = new ChunkScanner();
+  #framing = new Framing();
+  #chunks = new ChunkedReader();
   #accrual = new Accrual();
-  #remaining = 0; // body bytes still to read: of the Content-Length or of the current chunk
-  #crlf = 0; // bytes of the CRLF after chunk data seen
+  #persisted = false;
+  #remaining = 0; // body bytes of the Content-Length still to read (an event stream's)
   #received = 0; // body bytes received (for maxBody)
   #reset = false; // the connection was reset, not closed: a close-delimited body is incomplete
+  /** Takes body bytes `msg[0, n)`: into the event stream, or into the body; false when it failed the response. */
+  readonly #take = (n: number): boolean => {
+    const msg = this.msg;
+    if (this.evented) {
+      const fed = this.eventSource.feed(msg.view(), 0, n);
+      msg.shift(n);
+      if (!fed) this.#fail(new HTTPException(this.eventSource.detail));
+      return fed;
+    }
+    this.#received += n;
+    if (this.#received > this.limits.maxBody) {
+      this.#fail(new HTTPException(`response body is over the limit ${this.limits.maxBody}`));
+      return false;
+    }
+    this.#accrual.push(msg.view(), 0, n);
+    msg.shift(n);
+    return true;
+  };
 
   constructor({ msg, method = "GET", dictable = false, events, limits }: RespondentOptions = {}) {
     this.msg = msg ?? new ByteBuffer();
@@ -132,6 +178,37 @@ export class Respondent {
     const given = Object.entries(limits ?? {}).filter(([, value]) => value !== undefined);
     this.limits = Object.freeze({ ...ResponseLimitDefaults, ...Object.fromEntries(given) });
     this.eventSource = new EventSource({ events, dictable, maxLine: this.limits.maxEventLine });
+    this.stepper = new Stepper(respondentTable);
+  }
+
+  /** A byte of this response has arrived. */
+  get started(): boolean {
+    return this.stepper.hasTag("started");
+  }
+
+  /** The final response's head is parsed, through its body and at its end. */
+  get headed(): boolean {
+    return this.stepper.hasTag("headed");
+  }
+
+  /** The body is whole. */
+  get bodied(): boolean {
+    return this.stepper.hasTag("bodied");
+  }
+
+  /** The parse is over: the response is whole, or it errored. */
+  get ended(): boolean {
+    return this.stepper.hasTag("ended");
+  }
+
+  /** The response broke RFC 9112 or a limit, or the connection ended too soon; `error` says how. */
+  get errored(): boolean {
+    return this.stepper.hasTag("errored");
+  }
+
+  /** The connection may carry the next request after this response; never after an error. */
+  get persisted(): boolean {
+    return this.#persisted && !this.errored;
   }
 
   /** Events dispatched from event-stream bodies, oldest first. */
@@ -158,22 +235,21 @@ export class Respondent {
   reinit({ method, dictable }: { method?: string; dictable?: boolean } = {}): void {
     if (method !== undefined) this.method = method.toUpperCase();
     if (dictable !== undefined) this.dictable = this.eventSource.dictable = dictable;
+    if (this.stepper.state !== IDLE) this.stepper.step(RESET);
     this.version = null;
     this.status = this.interims = 0;
     this.reason = "";
     this.headers = new Hict();
     this.body = EMPTY;
     this.length = null;
-    this.chunked = this.jsoned = this.evented = this.persisted = this.redirectant = false;
+    this.chunked = this.jsoned = this.evented = this.redirectant = false;
     this.encoding = "ISO-8859-1";
     this.parms = new Map();
     this.trails = new Hict();
     this.data = null;
-    this.started = this.headed = this.bodied = this.ended = this.closed = this.errored = false;
+    this.closed = this.#persisted = this.#reset = false;
     this.error = null;
-    this.#phase = Phase.Line;
-    this.#remaining = this.#crlf = this.#received = 0;
-    this.#reset = false;
+    this.#remaining = this.#received = 0;
     this.#line.reset();
     this.#accrual.clear();
   }
@@ -185,22 +261,29 @@ export class Respondent {
   }
 
   /**
+   * Fails the response under way with `error` (as when its connection could not be made);
+   * nothing once it has ended.
+   */
+  fail(error: HTTPException): void {
+    if (!this.ended) this.#fail(error);
+  }
+
+  /**
    * Advances over what `msg` holds and consumes what it used; true once the response has ended
    * (or errored), then it stays put until `reinit()`.
    */
   parse(): boolean {
     for (;;) {
+      const state = this.stepper.state;
       let progressed: boolean;
-      switch (this.#phase) {
-        case Phase.Line: progressed = this.#parseLine(); break;
-        case Phase.Headers: progressed = this.#parseHeaders(); break;
-        case Phase.Length: progressed = this.#parseLength(); break;
-        case Phase.Size: progressed = this.#parseSize(); break;
-        case Phase.Data: progressed = this.#parseData(); break;
-        case Phase.Trailers: progressed = this.#parseTrailers(); break;
-        case Phase.Close: progressed = this.#parseClose(); break;
-        default: return true;
-      }
+      if (state === IDLE || state === LINE) progressed = this.#parseLine();
+      else if (state === HEADERS) progressed = this.#parseHeaders();
+      else if (state === LENGTH) progressed = this.#parseLength();
+      else if (state === SIZE) progressed = this.#parseSize();
+      else if (state === DATA) progressed = this.#parseData();
+      else if (state === TRAILERS) progressed = this.#parseTrailers();
+      else if (state === CLOSE) progressed = this.#parseClose();
+      else return true;
       if (!progressed) return false;
     }
   }
@@ -220,7 +303,7 @@ export class Respondent {
     const line = this.#line;
     const buf = this.msg.view();
     if (buf.length === 0) return this.#more(this.interims > 0 ? "the status line after an interim response" : "the status line");
-    this.started = true;
+    if (this.stepper.state === IDLE) this.stepper.step(LINE_STARTED);
     const result = line.scan(buf, this.limits.maxLine);
     if (result === MORE) return this.#more("the status line");
     if (result !== DONE) return this.#fail(line.error!);
@@ -230,181 +313,104 @@ export class Respondent {
     this.msg.shift(line.next);
     line.reset();
     this.#fields.reset(0, true);
-    this.#phase = Phase.Headers;
+    this.stepper.step(LINE_PARSED);
     return true;
   }
 
   #parseHeaders(): boolean {
     const fields = this.#fields;
-    const buf = this.msg.view();
-    const result = fields.scan(buf, this.limits.maxHeaderBytes, this.limits.maxHeaders);
+    const status = this.status;
+    // 100 Continue and other interim responses are skipped: the final response follows.
+    const interim = status < 200 && status !== 101;
+    const result = fields.read(this.msg, this.limits.maxHeaderBytes, this.limits.maxHeaders, interim ? null : this.headers);
     if (result === MORE) return this.#more("the header section");
     if (result !== DONE) return this.#fail(new HTTPException(`bad response header section: ${fields.detail}`));
-    const status = this.status;
-    if (status < 200 && status !== 101) {
-      // 100 Continue and other interim responses: skipped, the final response follows.
-      this.msg.shift(fields.next);
+    if (interim) {
       this.interims += 1;
-      this.#phase = Phase.Line;
+      this.stepper.step(HEAD_INTERIM);
       return true;
     }
-    fields.collect(buf, this.headers);
-    this.msg.shift(fields.next);
-    this.headed = true;
-    return this.#frame(fields);
-  }
-
-  /** Reads the header section's meaning for framing, persistence and content (RFC 9112 §6.3, §9.3). */
-  #frame(fields: FieldScanner): boolean {
-    let codings: string[] | null = null;
-    let close = false;
-    let keepAlive = false;
-    let type = "";
-    for (let i = 0; i < fields.count; i++) {
-      switch (fields.kinds[i]) {
-        case Kind.TransferEncoding:
-          codings ??= [];
-          // A malformed value (say chunked and a no-break space) is no coding: not chunked.
-          if (!transferCodings(fields.value(i), codings)) codings.push("");
-          break;
-        case Kind.Connection: {
-          const bits = connectionOptions(fields.value(i));
-          if (bits & CLOSE) close = true;
-          if (bits & KEEP_ALIVE) keepAlive = true;
-          break;
-        }
-        case Kind.ContentType:
-          type = fields.value(i).toLowerCase();
-          break;
-      }
-    }
-    const status = this.status;
-    this.jsoned = type.includes("application/json");
-    this.evented = type.includes("text/event-stream");
-    this.encoding = CHARSET.exec(type)?.[1] ?? this.encoding;
-    this.redirectant = REDIRECTS.has(status);
+    const framing = this.#framing;
     const http11 = this.version![1] === 1;
-    this.persisted = !close && (http11 || keepAlive || this.headers.has("keep-alive")) && status !== 101;
-
-    if (this.method === "HEAD" || status < 200 || status === 204 || status === 304) return this.#end();
+    const fault = framing.response(fields, status, this.method, http11, this.limits.maxBody, !http11 && this.headers.has("keep-alive"));
+    this.#persisted = framing.persisted;
+    this.jsoned = framing.jsoned;
+    this.evented = framing.evented;
+    if (framing.charset !== null) this.encoding = framing.charset;
+    this.redirectant = REDIRECTS.has(status);
+    if (fault !== 0) {
+      this.stepper.step(HEAD_LENGTH); // the head is whole; its length is refused
+      return this.#fail(new HTTPException(framing.detail));
+    }
+    if (framing.body === Delimit.None) {
+      this.length = framing.length; // a Content-Length of 0, else none
+      this.stepper.step(HEAD_EMPTY);
+      return this.#end();
+    }
     if (this.evented) this.eventSource.reset();
-    if (codings !== null) {
-      if (!http11) this.persisted = false; // RFC 9112 §6.1: faulty framing, close after
-      const last = codings.length - 1;
-      if (last >= 0 && codings[last] === "chunked" && codings.indexOf("chunked") === last) {
-        // A Content-Length beside Transfer-Encoding is ignored, but the connection is not trusted after.
-        if (fields.contentLength >= 0) this.persisted = false;
-        this.chunked = true;
-        this.#chunk.reset(0);
-        this.#phase = Phase.Size;
-        return true;
-      }
-      this.persisted = false; // not chunked last: the body runs to the close (RFC 9112 §6.3)
-      this.#phase = Phase.Close;
-      return true;
+    if (framing.body === Delimit.Chunked) {
+      this.chunked = true;
+      this.#chunks.reset();
+      this.stepper.step(HEAD_CHUNKED);
+    } else if (framing.body === Delimit.Length) {
+      this.length = this.#remaining = framing.length;
+      this.stepper.step(HEAD_LENGTH);
+    } else {
+      this.stepper.step(HEAD_CLOSE);
     }
-    if (fields.contentLength >= 0) {
-      const length = fields.contentLength;
-      if (length > this.limits.maxBody && !this.evented) {
-        return this.#fail(new HTTPException(`Content-Length ${length} is over the limit ${this.limits.maxBody}`));
-      }
-      this.length = length;
-      if (length === 0) return this.#end();
-      this.#remaining = length;
-      this.#phase = Phase.Length;
-      return true;
-    }
-    this.persisted = false;
-    this.#phase = Phase.Close;
-    return true;
-  }
-
-  /** Takes body bytes `msg[0, n)`: into the event stream, or into the body. */
-  #take(n: number, hint = 0): boolean {
-    const msg = this.msg;
-    if (this.evented) {
-      const fed = this.eventSource.feed(msg.view(), 0, n);
-      msg.shift(n);
-      return fed || this.#fail(new HTTPException(this.eventSource.detail));
-    }
-    this.#received += n;
-    if (this.#received > this.limits.maxBody) {
-      return this.#fail(new HTTPException(`response body is over the limit ${this.limits.maxBody}`));
-    }
-    this.#accrual.push(msg.view(), 0, n, hint);
-    msg.shift(n);
     return true;
   }
 
   #parseLength(): boolean {
     const msg = this.msg;
-    const available = msg.length;
-    if (available === 0) return this.#more("the body");
-    if (!this.evented && this.#accrual.size === 0 && available >= this.#remaining) {
-      // The common case, the whole body is here: one copy.
-      this.body = msg.take(this.#remaining);
-      this.#remaining = 0;
-      return this.#end();
+    if (msg.length === 0) return this.#more("the body");
+    if (this.evented) {
+      const n = Math.min(msg.length, this.#remaining);
+      if (!this.#take(n)) return true;
+      this.#remaining -= n;
+      if (this.#remaining > 0) return this.#more("the body");
+    } else {
+      const body = this.#accrual.gather(msg, this.length ?? 0);
+      if (body === null) return this.#more("the body");
+      this.body = body;
     }
-    const n = Math.min(available, this.#remaining);
-    if (!this.#take(n, this.length ?? 0)) return true;
-    this.#remaining -= n;
-    if (this.#remaining > 0) return this.#more("the body");
+    this.stepper.step(BODY_PARSED);
     return this.#end();
   }
 
   #parseSize(): boolean {
-    const chunk = this.#chunk;
-    const buf = this.msg.view();
-    const result = chunk.scan(buf, this.limits.maxChunkLine);
+    const chunks = this.#chunks;
+    const result = chunks.line(this.msg, this.limits.maxChunkLine, this.parms);
     if (result === MORE) return this.#more("a chunk size");
-    if (result !== DONE) return this.#fail(new HTTPException(`bad chunk: ${chunk.detail}`));
-    chunk.extensions(buf, this.parms);
-    this.msg.shift(chunk.next);
-    const size = chunk.size;
-    chunk.reset(0);
-    if (size === 0) {
+    if (result !== DONE) return this.#fail(new HTTPException(`bad chunk: ${chunks.detail}`));
+    if (chunks.size === 0) {
       this.#fields.reset(0, false);
-      this.#phase = Phase.Trailers;
+      this.stepper.step(CHUNK_LAST);
       return true;
     }
-    if (!this.evented && this.#received + size > this.limits.maxBody) {
+    if (!this.evented && this.#received + chunks.size > this.limits.maxBody) {
       return this.#fail(new HTTPException(`chunked body is over the limit ${this.limits.maxBody}`));
     }
-    this.#remaining = size;
-    this.#crlf = 0;
-    this.#phase = Phase.Data;
+    this.stepper.step(CHUNK_SIZED);
     return true;
   }
 
   #parseData(): boolean {
-    const msg = this.msg;
-    if (this.#remaining > 0) {
-      const n = Math.min(msg.length, this.#remaining);
-      if (n === 0) return this.#more("chunk data");
-      if (!this.#take(n)) return true;
-      this.#remaining -= n;
-      if (this.#remaining > 0) return this.#more("chunk data");
-    }
-    while (this.#crlf < 2) {
-      const b = msg.at(0);
-      if (b === undefined) return this.#more("chunk data");
-      if (b !== (this.#crlf === 0 ? CR : LF)) return this.#fail(new HTTPException("bad chunk: data not followed by CRLF"));
-      msg.shift(1);
-      this.#crlf += 1;
-    }
-    this.#phase = Phase.Size;
+    const chunks = this.#chunks;
+    const result = chunks.data(this.msg, Infinity, this.#take);
+    if (result === REFUSED) return true; // failed by #take
+    if (result === MORE) return this.#more("chunk data");
+    if (result !== DONE) return this.#fail(new HTTPException(`bad chunk: ${chunks.detail}`));
+    this.stepper.step(CHUNK_PARSED);
     return true;
   }
 
   #parseTrailers(): boolean {
     const fields = this.#fields;
-    const buf = this.msg.view();
-    const result = fields.scan(buf, this.limits.maxHeaderBytes, this.limits.maxHeaders);
+    const result = fields.read(this.msg, this.limits.maxHeaderBytes, this.limits.maxHeaders, this.trails);
     if (result === MORE) return this.#more("the trailer section");
     if (result !== DONE) return this.#fail(new HTTPException(`bad trailer section: ${fields.detail}`));
-    fields.collect(buf, this.trails);
-    this.msg.shift(fields.next);
+    this.stepper.step(TRAILERS_PARSED);
     return this.#end();
   }
 
@@ -412,28 +418,26 @@ export class Respondent {
     const n = this.msg.length;
     if (n > 0 && !this.#take(n)) return true;
     if (!this.closed) return false;
-    return this.#reset ? this.#fail(new PrematureClosure("connection reset inside a close-delimited body")) : this.#end();
+    if (this.#reset) return this.#fail(new PrematureClosure("connection reset inside a close-delimited body"));
+    this.stepper.step(CLOSED);
+    return this.#end();
   }
 
-  /** The response is whole: the body taken, JSON parsed, the event stream ended. */
+  /** The response is whole (the machine is at ended): the body taken, JSON parsed, the event stream ended. */
   #end(): boolean {
     if (this.#accrual.size > 0) this.body = this.#accrual.take();
     this.length = this.body.length;
     if (this.evented) this.eventSource.close();
-    this.bodied = this.ended = true;
-    this.#phase = Phase.Ended;
     this.dictify();
     return true;
   }
 
-  /** Records the error and ends; true, as the parse has gone as far as it can. */
+  /** Records the error and steps to errored; true, as the parse has gone as far as it can. */
   #fail(error: HTTPException): boolean {
     this.error = error;
-    this.errored = this.ended = true;
-    this.persisted = false;
+    this.stepper.step(ERROR);
     this.#accrual.clear();
     if (this.evented) this.eventSource.close();
-    this.#phase = Phase.Ended;
     return true;
   }
 }

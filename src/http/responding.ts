@@ -9,7 +9,7 @@ import { responderMachine } from "../../machines/responder.ts";
 import type { ResponderEvent } from "../../machines/responder.ts";
 import { cancelBody, describe, keepBody, wholeBody } from "./bodying.ts";
 import { NativeResponse, offerResponse, outgoingParts } from "./outgoing.ts";
-import { CustomReply, errorMessage, writeReply } from "./replying.ts";
+import { CustomReply, CustomResponder, errorMessage, writeReply } from "./replying.ts";
 import { httpDate1123, statusReason } from "./httping.ts";
 
 export const responderTable = new MachineTable<ResponderEvent["type"]>(responderMachine);
@@ -49,11 +49,22 @@ export interface Exchange {
 
 /**
  * What a Steward's `respond()` may give the Responder (or a promise of it): a fetch Response,
- * hio's CustomReply, or the bytes of a whole message (CustomResponder's `build()`).
+ * hio's CustomResponder (its current parts are sent) or a CustomReply, or the bytes of a whole
+ * message (CustomResponder's `build()`).
  */
-export type Answer = Response | CustomReply | Uint8Array;
+export type Answer = Response | CustomResponder | CustomReply | Uint8Array;
 
 type Settled = { response: unknown } | { error: unknown };
+
+/** What an answer settles as: a CustomResponder as the reply of its current parts (or the error that refused them). */
+function settledOf(response: unknown): Settled {
+  if (!(response instanceof CustomResponder)) return { response };
+  try {
+    return { response: response.reply() };
+  } catch (error) {
+    return { error };
+  }
+}
 
 const CLOSE = /(^|,)\s*close\s*(,|$)/i;
 
@@ -141,8 +152,8 @@ export class Responder {
   start(result: unknown, exchange: Exchange): void {
     this.#exchange = exchange;
     this.stepper.step(DISPATCHED);
-    if (result instanceof NativeResponse || result instanceof CustomReply || result instanceof Uint8Array) {
-      this.#settled = { response: result };
+    if (result instanceof NativeResponse || result instanceof CustomReply || result instanceof Uint8Array || result instanceof CustomResponder) {
+      this.#settled = settledOf(result);
       return;
     }
     const generation = this.#generation;
@@ -154,7 +165,7 @@ export class Responder {
       }
       then.call(
         result,
-        (response: unknown) => this.#arrive(generation, { response }),
+        (response: unknown) => this.#arrive(generation, settledOf(response)),
         (error: unknown) => this.#arrive(generation, { error }),
       );
     } catch (error) {

@@ -9,6 +9,7 @@
  * with a reason in `detail`. Nothing is allocated per byte.
  */
 import { COLON, CR, CharClass, DIGIT, FVCHAR, LF, SP, TARGET, TCHAR, WS, latin1 } from "./httping.ts";
+import type { ByteBuffer } from "../base/buffering.ts";
 import type { Hict } from "./hicting.ts";
 
 export const MORE = 0;
@@ -289,6 +290,20 @@ export class FieldScanner {
       this.#pos = p;
       this.#phase = phase;
     }
+  }
+
+  /**
+   * Scans on over the section at the front of `msg`; once it is whole, adds its fields to
+   * `into` (null: drops them) and consumes it. MORE, DONE, or the status of the fault (`detail`).
+   */
+  read(msg: ByteBuffer, maxBytes: number, maxCount: number, into: Hict | null): number {
+    const buf = msg.view();
+    const result = this.scan(buf, maxBytes, maxCount);
+    if (result === DONE) {
+      if (into !== null) this.collect(buf, into);
+      msg.shift(this.next);
+    }
+    return result;
   }
 
   /** Decodes the scanned section once (latin1) and adds every field line to `into`, in order. */

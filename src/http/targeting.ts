@@ -22,16 +22,13 @@ export interface TargetParts {
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
-/** Splits a request-target, or returns null when it has none of the four forms. */
-export function splitTarget(target: string, method = "GET"): TargetParts | null {
-  const parts: TargetParts = { path: "", query: "", fragment: "", scheme: "", hostname: "", port: null };
-  if (target === "*") {
-    parts.path = "*";
-    return parts;
-  }
-  if (method === "CONNECT") return authority(target, parts) && !target.includes("/") ? parts : null;
-
-  let rest = target;
+/**
+ * Splits the fragment (after the first "#") and then the query (after the first "?") off a
+ * path or target, as they are, into `parts` (each left as it was when absent); returns the rest.
+ * The client's Requester and the server's target parsing both split so.
+ */
+export function splitOff(text: string, parts: { query: string; fragment: string }): string {
+  let rest = text;
   const hash = rest.indexOf("#");
   if (hash >= 0) {
     parts.fragment = rest.slice(hash + 1);
@@ -42,6 +39,19 @@ export function splitTarget(target: string, method = "GET"): TargetParts | null 
     parts.query = rest.slice(mark + 1);
     rest = rest.slice(0, mark);
   }
+  return rest;
+}
+
+/** Splits a request-target, or returns null when it has none of the four forms. */
+export function splitTarget(target: string, method = "GET"): TargetParts | null {
+  const parts: TargetParts = { path: "", query: "", fragment: "", scheme: "", hostname: "", port: null };
+  if (target === "*") {
+    parts.path = "*";
+    return parts;
+  }
+  if (method === "CONNECT") return authority(target, parts) && !target.includes("/") ? parts : null;
+
+  let rest = splitOff(target, parts);
   if (rest.startsWith("/")) {
     parts.path = unquote(rest);
     return parts;

@@ -18,13 +18,19 @@ function open(answer: (steward: http.Steward) => http.Answer | PromiseLike<http.
       return answer(this);
     }
   }
+  return serve((options) => new Replier(options), failures);
+}
+
+/** A BareServer whose connections get `steward(options)`; stepped by hand. */
+function serve(steward: (options: http.StewardOptions) => http.Steward, failures: unknown[] = [], name?: string) {
   const tymist = new Tymist({ tock: 1 / 32 });
   const server = http.openServer({
     host: "127.0.0.1",
     port: 0,
     tymth: tymist.tymen(),
     tymeout: 0,
-    steward: (options) => new Replier(options),
+    ...(name === undefined ? {} : { name }),
+    steward,
     onError: (error) => void failures.push(error),
   });
   servers.push(server);
@@ -167,5 +173,106 @@ describe("CustomReply", () => {
   it("builds the same message as the Responder writes for it", () => {
     const built = Buffer.from(custom.build({ status: 200, data: { a: 1 } })).toString("latin1");
     expect(built).toMatch(/^HTTP\/1\.1 200 OK\r\nContent-Type: application\/json; charset=utf-8\r\nServer: hio-ts\r\nDate: [^\r]+ GMT\r\nContent-Length: 7\r\n\r\n\{"a":1\}$/);
+  });
+});
+
+/** hio's Steward with a CustomResponder of its own: respond() builds the echo, as hio's does. */
+class HioSteward extends http.Steward {
+  readonly custom = new http.CustomResponder({ steward: this });
+
+  override respond(): http.Answer {
+    const r = this.requestant;
+    r.dictify();
+    return this.custom.build({
+      status: 200,
+      data: { version: r.version, method: r.method, path: r.path, qargs: r.qargs, body: Buffer.from(r.body).toString("utf8"), data: r.data },
+    });
+  }
+}
+
+/** Counts its requests; answers with the CustomResponder itself, reinit for each one. */
+class CountingSteward extends http.Steward {
+  readonly custom = new http.CustomResponder({ steward: this, headers: { "Content-Type": "text/plain" } });
+  count = 0;
+
+  override respond(): http.Answer | PromiseLike<http.Answer> {
+    this.count += 1;
+    const path = this.requestant.path;
+    if (path === "/later") {
+      // a promise of the responder: its parts as they are when the promise settles
+      return new Promise((resolve) => setImmediate(() => {
+        this.custom.reinit({ status: 202, body: `later ${this.count}` });
+        resolve(this.custom);
+      }));
+    }
+    if (path === "/json") this.custom.reinit({ data: { count: this.count } });
+    else if (path === "/bad") this.custom.reinit({ headers: { "X-Bad": "a\r\nInjected: yes" } });
+    else this.custom.reinit({ status: this.count === 1 ? 201 : null, body: `request ${this.count}` });
+    return this.custom;
+  }
+}
+
+describe("hio's CustomResponder from a Steward's respond()", () => {
+  it("answers as hio's Steward does: build() with status and data, the steward's name as Server", async () => {
+    const { port, step } = serve((options) => new HioSteward(options), [], "demo");
+    const { replies } = await ask(port, step, "POST /echo?name=fame HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}" + GET, 2);
+    expect(replies.map((r) => [r.status, r.get("server"), r.get("content-type")])).toEqual(Array(2).fill([200, "demo", "application/json; charset=utf-8"]));
+    expect(JSON.parse(replies[0]!.body.toString())).toEqual({
+      version: "HTTP/1.1", method: "POST", path: "/echo", qargs: { name: "fame" }, body: '{"a":1}', data: { a: 1 },
+    });
+    expect(JSON.parse(replies[1]!.body.toString())).toMatchObject({ method: "GET", path: "/hello", data: null });
+  });
+
+  it("sends the CustomResponder itself with its parts of the moment: reinit keeps status and headers unless given", async () => {
+    const { port, step } = serve((options) => new CountingSteward(options));
+    const raw = ["/a", "/b", "/json", "/later", "/c"].map((path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`).join("");
+    const { replies } = await ask(port, step, raw + "HEAD /d HTTP/1.1\r\nHost: x\r\n\r\n", 6, [false, false, false, false, false, true]);
+    expect(replies.map((r) => [r.status, r.get("content-type"), r.body.toString()])).toEqual([
+      [201, "text/plain", "request 1"],
+      [201, "text/plain", "request 2"], // the status of the first reinit is kept
+      [201, "application/json; charset=utf-8", '{"count":3}'], // data is JSON, whatever the kept type
+      [202, "text/plain", "later 4"],
+      [202, "text/plain", "request 5"],
+      [202, "text/plain", ""], // HEAD: the head alone, the Content-Length GET would get
+    ]);
+    expect(replies[5]!.get("content-length")).toBe("9");
+  });
+
+  it("answers 500 when the responder's parts cannot go on the wire, and reports why", async () => {
+    const failures: unknown[] = [];
+    const { port, step } = serve((options) => new CountingSteward(options), failures);
+    const { replies } = await ask(port, step, "GET /bad HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect(replies[0]!.status).toBe(500);
+    expect(replies[0]!.get("injected")).toBeUndefined();
+    expect(failures.map((error) => (error as Error).constructor.name)).toEqual(["TypeError"]);
+  });
+});
+
+describe("CustomResponder", () => {
+  it("reinits as hio: status and headers replaced only when given, body and data always", () => {
+    const custom = new http.CustomResponder({ status: 404, headers: { "X-One": "1" }, body: "gone", data: { a: 1 } });
+    expect([custom.status, [...custom.headers], custom.body, custom.data, custom.name, custom.steward]).toEqual([404, [["X-One", "1"]], "gone", { a: 1 }, "hio-ts", null]);
+    custom.reinit();
+    expect([custom.status, [...custom.headers], custom.body, custom.data]).toEqual([404, [["X-One", "1"]], "", null]);
+    custom.reinit({ status: 200, headers: [["X-Two", "2"]], body: "here" });
+    expect([custom.status, [...custom.headers], custom.body, custom.data]).toEqual([200, [["X-Two", "2"]], "here", null]);
+    custom.reinit({ data: [1, 2] });
+    expect([custom.status, [...custom.headers], custom.body, custom.data]).toEqual([200, [["X-Two", "2"]], "", [1, 2]]);
+  });
+
+  it("builds as hio: reinit, then the message, kept in msg and marked ended", () => {
+    const custom = new http.CustomResponder({ name: "mine", headers: { "Content-Type": "text/plain" } });
+    expect([custom.ended, custom.msg.length]).toEqual([false, 0]);
+    const first = Buffer.from(custom.build({ status: 201, body: "made" })).toString("latin1");
+    expect(first).toMatch(/^HTTP\/1\.1 201 Created\r\nContent-Type: text\/plain\r\nServer: mine\r\nDate: [^\r]+\r\nContent-Length: 4\r\n\r\nmade$/);
+    expect([custom.ended, Buffer.from(custom.msg).toString("latin1")]).toEqual([true, first]);
+    const second = Buffer.from(custom.build({ persisted: false })).toString("latin1");
+    expect(second).toMatch(/^HTTP\/1\.1 201 Created\r\nContent-Type: text\/plain\r\n.*Content-Length: 0\r\nConnection: close\r\n\r\n$/s);
+  });
+
+  it("gives a reply of the parts given, or of its own parts", () => {
+    const custom = new http.CustomResponder({ status: 203, body: "own" });
+    expect([custom.reply().status, custom.reply().body]).toEqual([203, "own"]);
+    expect([custom.reply({ body: "given" }).status, custom.reply({ body: "given" }).body]).toEqual([200, "given"]);
   });
 });

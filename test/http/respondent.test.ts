@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ByteBuffer } from "../../src/base/buffering.ts";
 import { EventSource } from "../../src/http/eventing.ts";
 import type { ServerSentEvent } from "../../src/http/eventing.ts";
+import { HTTPException } from "../../src/http/httping.ts";
 import { Respondent } from "../../src/http/respondent.ts";
 import type { ResponseLimits } from "../../src/http/respondent.ts";
 
@@ -9,6 +10,8 @@ interface Feed {
   method?: string;
   /** The connection closes after the bytes. */
   closed?: boolean;
+  /** It is reset, not closed. */
+  reset?: boolean;
   dictable?: boolean;
   limits?: Partial<ResponseLimits>;
 }
@@ -38,7 +41,7 @@ function outcome(r: Respondent, msg: ByteBuffer) {
 }
 
 /** Feeds `pieces` one by one (parse after each), then the close if asked. */
-function parse(pieces: string[], { method = "GET", closed = false, dictable = false, limits }: Feed = {}) {
+function parse(pieces: string[], { method = "GET", closed = false, reset = false, dictable = false, limits }: Feed = {}) {
   const msg = new ByteBuffer(16);
   const r = new Respondent({ msg, method, dictable, limits });
   for (const piece of pieces) {
@@ -46,7 +49,7 @@ function parse(pieces: string[], { method = "GET", closed = false, dictable = fa
     r.parse();
   }
   if (closed) {
-    r.close();
+    r.close({ reset });
     r.parse();
   }
   return outcome(r, msg);
@@ -148,6 +151,7 @@ describe("Respondent: a table of raw responses, whole and split at every byte", 
     ["a body over the limit", `${ok}Content-Length: 100\r\n\r\n`, { limits: { maxBody: 10 } }, "HTTPException", /limit/],
     ["a chunked body over the limit", `${ok}Transfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n`,
       { limits: { maxBody: 10 } }, "HTTPException", /limit/],
+    ["a reset inside a close-delimited body", `${ok}\r\npart`, { closed: true, reset: true }, "PrematureClosure", /reset/],
   ];
 
   for (const [name, raw, feed, error, message] of bad) {
@@ -156,17 +160,70 @@ describe("Respondent: a table of raw responses, whole and split at every byte", 
       expect(whole).toMatchObject({ ended: true, errored: true, error, persisted: false });
       const r = new Respondent({ msg: new ByteBuffer(), limits: feed.limits });
       r.msg.push(Buffer.from(raw, "latin1"));
-      if (feed.closed) r.close();
+      if (feed.closed) r.close({ reset: feed.reset === true });
       expect(r.parse()).toBe(true);
       expect(r.error?.message).toMatch(message);
     });
   }
+
+  it("fails a body that breaks a limit as it arrives, at once, whatever the split (what is left in msg may differ)", () => {
+    const cases: Array<[string, Partial<ResponseLimits>, RegExp]> = [
+      [`${ok}\r\n${"x".repeat(20)}`, { maxBody: 10 }, /over the limit 10/],
+      [`${ok}Content-Type: text/event-stream\r\nContent-Length: 60\r\n\r\ndata: ${"x".repeat(40)}`, { maxEventLine: 16 }, /16/],
+      [`${ok}Transfer-Encoding: chunked\r\nContent-Type: text/event-stream\r\n\r\n20\r\ndata: ${"x".repeat(26)}\r\n`, { maxEventLine: 16 }, /16/],
+    ];
+    for (const [raw, limits, message] of cases) {
+      for (let at = 0; at <= raw.length; at++) {
+        const r = new Respondent({ limits });
+        const results = [raw.slice(0, at), raw.slice(at)].map((piece) => {
+          r.msg.push(Buffer.from(piece, "latin1"));
+          return r.parse();
+        });
+        expect([results.at(-1), r.stepper.value, r.persisted], `split at ${at}`).toEqual([true, "errored.body", false]);
+        expect(r.error?.message).toMatch(message);
+      }
+    }
+  });
 
   it("refuses garbage at its first bytes, before any line end", () => {
     const r = new Respondent();
     r.msg.push("<ht");
     expect(r.parse()).toBe(true);
     expect(r.error?.name).toBe("BadStatusLine");
+  });
+
+  it("steps its machine: started at the first byte, headed with the final head, bodied and ended at the end", () => {
+    const r = new Respondent();
+    const seen: string[] = [];
+    r.stepper.observer = (event, from, to) => seen.push(`${r.stepper.table.events[event]} ${r.stepper.table.states[from]}→${r.stepper.table.states[to]}`);
+    const flags = () => [r.started, r.headed, r.bodied, r.ended, r.errored];
+    expect(flags()).toEqual([false, false, false, false, false]);
+    r.msg.push("HTTP/1.1 100 Continue\r\n\r\nHT");
+    expect(r.parse()).toBe(false);
+    expect([r.stepper.value, r.interims, ...flags()]).toEqual(["line", 1, true, false, false, false, false]);
+    r.msg.push(`TP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nh`);
+    expect(r.parse()).toBe(false);
+    expect([r.stepper.value, ...flags()]).toEqual(["body.length", true, true, false, false, false]);
+    r.msg.push("i");
+    expect(r.parse()).toBe(true);
+    expect([r.stepper.value, ...flags()]).toEqual(["ended", true, true, true, true, false]);
+    r.reinit();
+    expect([r.stepper.value, ...flags()]).toEqual(["idle", false, false, false, false, false]);
+    expect(seen).toEqual([
+      "line.started idle→line", "line.parsed line→headers", "head.interim headers→line", "line.parsed line→headers",
+      "head.parsed.length headers→body.length", "body.parsed body.length→ended", "reset ended→idle",
+    ]);
+  });
+
+  it("fails a response under way with fail(), and not one that has ended", () => {
+    const r = new Respondent();
+    r.fail(new HTTPException("connection refused"));
+    expect([r.stepper.value, r.ended, r.errored, r.started, r.persisted, r.error?.message]).toEqual(["errored.unanswered", true, true, false, false, "connection refused"]);
+    r.reinit();
+    r.msg.push(`${ok}Content-Length: 0\r\n\r\n`);
+    expect(r.parse()).toBe(true);
+    r.fail(new HTTPException("too late"));
+    expect([r.stepper.value, r.errored, r.error]).toEqual(["ended", false, null]);
   });
 
   it("waits, without error, for a response that is only partly in", () => {

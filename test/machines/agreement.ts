@@ -2,6 +2,7 @@
  * Proves a MachineTable agrees with xstate's own interpreter: every state reachable from the
  * initial one, every event in it, replayed on a real actor; and random event runs side by side.
  */
+import { getShortestPaths } from "@xstate/graph";
 import { createActor } from "xstate";
 import type { AnyStateMachine, StateValue } from "xstate";
 import fc from "fast-check";
@@ -73,6 +74,31 @@ export function expectRandomRunsAgree(machine: AnyStateMachine, table: MachineTa
         return stepper.value;
       });
       expect(stepped).toEqual(replay(machine, events).values);
+    }),
+    { numRuns: runs },
+  );
+}
+
+/** Every leaf state of the table is reached, by xstate's own shortest paths and by the table's. */
+export function expectEveryStateReached(machine: AnyStateMachine, table: MachineTable): void {
+  const reached = getShortestPaths(machine).map((path) => flat(path.state.value)).sort();
+  expect(reached).toEqual([...table.states].sort());
+  expect([...pathsTo(table).keys()].length).toBe(table.states.length);
+}
+
+/** On random event runs, a Stepper's `tags` are the actor's after every event. */
+export function expectTagsAgree(machine: AnyStateMachine, table: MachineTable, tags: readonly string[], runs = 200): void {
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...table.events), { maxLength: 25 }), (events) => {
+      const actor = createActor(machine).start();
+      const stepper = new Stepper(table);
+      for (const type of events) {
+        actor.send({ type });
+        stepper.send(type);
+        const snapshot = actor.getSnapshot();
+        expect(tags.map((t) => stepper.hasTag(t))).toEqual(tags.map((t) => snapshot.hasTag(t)));
+      }
+      actor.stop();
     }),
     { numRuns: runs },
   );

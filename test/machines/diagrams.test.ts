@@ -9,6 +9,8 @@ describe("machines/README.md", () => {
     requestant: http.requestantTable,
     responder: http.responderTable,
     steward: http.stewardTable,
+    requester: http.requesterTable,
+    respondent: http.respondentTable,
   })) {
     it(`shows the ${name} machine as its table draws it now`, () => {
       expect(readme).toContain(`## ${name}\n\n\`\`\`mermaid\n${table.toMermaid()}\n\`\`\``);
@@ -21,5 +23,7 @@ describe("machines/README.md", () => {
     expect(drawing).toContain("pending --> aborted: failed, cutoff");
     expect(drawing).toContain("note right of streaming: busy, headed");
     expect(http.stewardTable.toMermaid()).toContain("closed --> [*]");
+    expect(http.respondentTable.toMermaid()).toContain("headers --> line: head.interim");
+    expect(http.requesterTable.toMermaid()).toContain("waiting --> closed: dropped, response.last, requeued");
   });
 });

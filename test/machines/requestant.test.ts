@@ -1,12 +1,8 @@
-import { getShortestPaths } from "@xstate/graph";
-import fc from "fast-check";
 import { createActor, getNextSnapshot } from "xstate";
 import { describe, expect, it } from "vitest";
 import { requestantMachine } from "../../machines/requestant.ts";
-import type { RequestantEventType } from "../../machines/requestant.ts";
-import { Stepper } from "../../src/base/machining.ts";
 import { requestantTable } from "../../src/http/parsing.ts";
-import { expectRandomRunsAgree, expectTableAgrees, flat, pathsTo, replay } from "./agreement.ts";
+import { expectEveryStateReached, expectRandomRunsAgree, expectTableAgrees, expectTagsAgree, flat, pathsTo, replay } from "./agreement.ts";
 
 const table = requestantTable;
 
@@ -72,9 +68,7 @@ describe("requestantMachine", () => {
   });
 
   it("reaches every leaf state by xstate's own shortest paths", () => {
-    const reached = getShortestPaths(requestantMachine).map((path) => flat(path.state.value)).sort();
-    expect(reached).toEqual([...table.states].sort());
-    expect([...pathsTo(table).keys()].length).toBe(table.states.length);
+    expectEveryStateReached(requestantMachine, table);
   });
 
   it("has a table that agrees with xstate on every state and event", () => {
@@ -97,21 +91,7 @@ describe("requestantMachine", () => {
   });
 
   it("gives the Stepper's tags the actor's tags on random runs", () => {
-    const tags = ["headed", "ended", "errored"] as const;
-    fc.assert(
-      fc.property(fc.array(fc.constantFrom(...(table.events as RequestantEventType[])), { maxLength: 25 }), (events) => {
-        const actor = createActor(requestantMachine).start();
-        const stepper = new Stepper(table);
-        for (const type of events) {
-          actor.send({ type });
-          stepper.send(type);
-          const snapshot = actor.getSnapshot();
-          expect(tags.map((t) => stepper.hasTag(t))).toEqual(tags.map((t) => snapshot.hasTag(t)));
-        }
-        actor.stop();
-      }),
-      { numRuns: 200 },
-    );
+    expectTagsAgree(requestantMachine, table, ["headed", "ended", "errored"]);
   });
 });
 
