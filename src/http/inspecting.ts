@@ -21,6 +21,8 @@ export interface Inspection {
   readonly event: string;
   readonly from: string;
   readonly to: string;
+  /** The facts the event carried that were true (a steward's `tick`: ["starved", "expired"]); empty for most events. */
+  readonly facts: readonly string[];
 }
 
 /** Told of each transition; what it throws is reported on the console and does not reach the server. */
@@ -105,7 +107,7 @@ export class Inspector {
       return;
     }
     const table: MachineTable = stepper.table;
-    stepper.observer = (event, from, to) => {
+    stepper.observer = (event, from, to, facts) => {
       this.#emit({
         tyme: steward.remoter.tymer.tyme,
         connection: steward.id,
@@ -113,6 +115,7 @@ export class Inspector {
         event: table.events[event] as string,
         from: table.states[from] as string,
         to: table.states[to] as string,
+        facts: table.factNames(facts),
       });
     };
   }

@@ -104,7 +104,7 @@ describe("requestantMachine", () => {
         const stepper = new Stepper(table);
         for (const type of events) {
           actor.send({ type });
-          stepper.send(type);
+          if (table.handles(stepper.state, table.eventIndex(type))) stepper.send(type); // a strict Stepper throws on the rest
           const snapshot = actor.getSnapshot();
           expect(tags.map((t) => stepper.hasTag(t))).toEqual(tags.map((t) => snapshot.hasTag(t)));
         }
