@@ -66,9 +66,10 @@ export const stewardMachine = setup({
     waiting: {
       on: {
         "request.begun": "receiving",
+        // Not starved: more pipelined requests are in hand than one tick takes; they go first.
         tick: [
-          { guard: "peerEnded", target: "closing" },
-          { guard: "draining", target: "closing" },
+          { guard: and(["peerEnded", "starved"]), target: "closing" },
+          { guard: and(["draining", "starved"]), target: "closing" },
           { guard: "expired", target: "closed" },
         ],
       },

@@ -47,8 +47,10 @@ describe("stewardMachine", () => {
   });
 
   it("closes a waiting connection gracefully when the server drains; one receiving or answering goes on", () => {
-    expect(replay(stewardMachine, [tick({ draining: true }), tick({ draining: true }), tick({ expired: true })]).values)
+    expect(replay(stewardMachine, [tick({ draining: true, starved: true }), tick({ draining: true }), tick({ expired: true })]).values)
       .toEqual(["closing", "lingering", "closed"]);
+    // Requests already in hand (more than one tick takes) are answered first.
+    expect(replay(stewardMachine, [tick({ draining: true }), tick({ peerEnded: true })]).values).toEqual(["waiting", "waiting"]);
     expect(replay(stewardMachine, ["request.begun", tick({ draining: true })]).values.at(-1)).toBe("receiving.plain");
     expect(replay(stewardMachine, ["request.begun", "request.parsed", tick({ draining: true })]).values.at(-1)).toBe("answering.plain");
   });
@@ -59,7 +61,7 @@ describe("stewardMachine", () => {
   });
 
   it("closes on cutoff from any phase, and on its deadline while answering", () => {
-    for (const path of [[], ["request.begun"], ["request.begun", "request.parsed"], ["request.begun", "request.failed"], [tick({ draining: true })]]) {
+    for (const path of [[], ["request.begun"], ["request.begun", "request.parsed"], ["request.begun", "request.failed"], [tick({ draining: true, starved: true })]]) {
       expect(replay(stewardMachine, [...path, "cutoff"]).values.at(-1)).toBe("closed");
     }
     expect(replay(stewardMachine, ["request.begun", "request.parsed", tick({ expired: true })]).values.at(-1)).toBe("closed");
