@@ -1,7 +1,8 @@
 /**
  * Per-request cost of state stepping: the events one keep-alive hello-world request sends to a
- * connection's Requestant, Responder and Steward steppers, stepped through their MachineTables,
- * beside the same events sent to started xstate actors and to xstate's pure `transition()`.
+ * connection's Requestant, Responder and Steward steppers (the Steward's ticks with their facts,
+ * those that move nothing too), stepped through their MachineTables, beside the same events sent
+ * to started xstate actors and to xstate's pure `transition()`.
  *
  * The sequence is not written out by hand: it is traced from the real server, the second request
  * of one keep-alive connection on 127.0.0.1, with `Stepper.prototype.step` and `hasTag` wrapped
@@ -36,6 +37,7 @@ interface Op {
   kind: "event" | "tag";
   name: string; // event type or tag
   index: number; // event index in the table (-1 for a tag)
+  facts: number; // the event's fact bits
 }
 
 /** Traces the machine operations of the second request on one keep-alive connection. */
@@ -44,12 +46,12 @@ async function trace(): Promise<Op[]> {
   let recording = false;
   const which = (stepper: Stepper): number => machines.findIndex((m) => m.table === stepper.table);
   const { step, hasTag } = Stepper.prototype;
-  Stepper.prototype.step = function (this: Stepper, event: number): boolean {
-    if (recording) ops.push({ machine: which(this), kind: "event", name: this.table.events[event] as string, index: event });
-    return step.call(this, event);
+  Stepper.prototype.step = function (this: Stepper, event: number, facts = 0): boolean {
+    if (recording) ops.push({ machine: which(this), kind: "event", name: this.table.events[event] as string, index: event, facts });
+    return step.call(this, event, facts);
   };
   Stepper.prototype.hasTag = function (this: Stepper, tag: string): boolean {
-    if (recording) ops.push({ machine: which(this), kind: "tag", name: tag, index: -1 });
+    if (recording) ops.push({ machine: which(this), kind: "tag", name: tag, index: -1, facts: 0 });
     return hasTag.call(this, tag);
   };
 
@@ -123,7 +125,11 @@ function methods(ops: Op[]) {
   const kinds = new Uint8Array(ops.map((op) => (op.kind === "event" ? 0 : 1)));
   const targets = new Uint8Array(ops.map((op) => op.machine));
   const indexes = new Int16Array(ops.map((op) => op.index));
-  const objects = ops.map((op) => ({ type: op.name }));
+  const factBits = new Uint8Array(ops.map((op) => op.facts));
+  const objects = ops.map((op) => {
+    const table = (machines[op.machine] as { table: MachineTable }).table;
+    return { type: op.name, ...Object.fromEntries(table.facts.map((name, i) => [name, (op.facts & (1 << i)) !== 0])) };
+  });
   const tags = ops.map((op) => op.name);
   const len = ops.length;
 
@@ -132,7 +138,7 @@ function methods(ops: Op[]) {
     let hits = 0;
     for (let i = 0; i < len; i++) {
       const stepper = steppers[targets[i] as number] as Stepper;
-      if (kinds[i] === 0) stepper.step(indexes[i] as number);
+      if (kinds[i] === 0) stepper.step(indexes[i] as number, factBits[i] as number);
       else if (stepper.hasTag(tags[i] as string)) hits++;
     }
     return hits;
@@ -197,7 +203,11 @@ const tagReads = ops.length - events.length;
 const names = ["requestant", "responder", "steward"];
 console.log(`Node ${process.version}, ${process.platform} ${process.arch}`);
 console.log(`One keep-alive GET / (hello world) sends ${events.length} events:`);
-console.log(events.map((op) => `${names[op.machine]}:${op.name}`).join(", "));
+const factsOf = (op: Op): string => {
+  const names = (machines[op.machine] as { table: MachineTable }).table.factNames(op.facts);
+  return names.length > 0 ? ` [${names.join(",")}]` : "";
+};
+console.log(events.map((op) => `${names[op.machine]}:${op.name}${factsOf(op)}`).join(", "));
 console.log(`and reads ${tagReads} tags in the ticks that serve it.\n`);
 
 const onlyEvents = methods(events);

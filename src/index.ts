@@ -6,7 +6,7 @@
 export { Tymist, Tymee, Tymer } from "./base/tyming.ts";
 export type { Tymth, TymistOptions, TymeeOptions, TymerOptions } from "./base/tyming.ts";
 export { ByteBuffer } from "./base/buffering.ts";
-export { MachineTable, Stepper } from "./base/machining.ts";
+export { MachineTable, RefusedEvent, Stepper } from "./base/machining.ts";
 export type { StepObserver } from "./base/machining.ts";
 export { Doer, ReDoer, DoDoer, Doist, doify, doize, DeedQueue } from "./base/doing.ts";
 export type {

@@ -22,6 +22,8 @@ export interface Inspection {
   readonly event: string;
   readonly from: string;
   readonly to: string;
+  /** The facts the event carried that were true (a steward's `tick`: ["starved", "expired"]); empty for most events. */
+  readonly facts: readonly string[];
 }
 
 /** Told of each transition; what it throws is reported on the console and does not reach the server. */
@@ -133,7 +135,7 @@ export class Inspector<T = Steward> {
       return;
     }
     const table: MachineTable = stepper.table;
-    stepper.observer = (event, from, to) => {
+    stepper.observer = (event, from, to, facts) => {
       this.#emit({
         tyme: inspected.tyme,
         connection: inspected.id,
@@ -141,6 +143,7 @@ export class Inspector<T = Steward> {
         event: table.events[event] as string,
         from: table.states[from] as string,
         to: table.states[to] as string,
+        facts: table.factNames(facts),
       });
     };
   }

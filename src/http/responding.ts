@@ -14,15 +14,34 @@ import { httpDate1123, statusReason } from "./httping.ts";
 
 export const responderTable = new MachineTable<ResponderEvent["type"]>(responderMachine);
 const DISPATCHED = responderTable.eventIndex("request.dispatched");
-const READY = responderTable.eventIndex("response.ready");
+const SETTLES = responderTable.eventIndex("app.settled");
+const WRITTEN = responderTable.eventIndex("reply.written");
+const WHOLE_TAKEN = responderTable.eventIndex("response.whole");
+const STREAM_TAKEN = responderTable.eventIndex("response.streamed");
+const READ = responderTable.eventIndex("body.read");
+const PIECE = responderTable.eventIndex("body.piece");
+const END = responderTable.eventIndex("body.end");
+const BROKE = responderTable.eventIndex("body.error");
 const HEAD_SENT = responderTable.eventIndex("head.sent");
 const BODY_ENDED = responderTable.eventIndex("body.ended");
 const FAILED = responderTable.eventIndex("failed");
 const CUTOFF = responderTable.eventIndex("cutoff");
 const RESET = responderTable.eventIndex("reset");
 const PENDING = responderTable.indexOf("pending");
-const HEADING = responderTable.indexOf("heading");
-const STREAMING = responderTable.indexOf("streaming");
+const SETTLED = responderTable.indexOf("settled");
+
+/** Per state: 1 heading, 2 streaming, 0 neither; and the body source's phase under them. */
+const HEADING = 1;
+const STREAMING = 2;
+const HELD = 1;
+const READING = 2;
+const WHOLE = 3;
+const BROKEN = 4;
+const PHASE = new Uint8Array(responderTable.states.map((s) => (s.startsWith("heading.") ? HEADING : s.startsWith("streaming.") ? STREAMING : 0)));
+const SOURCE = new Uint8Array(responderTable.states.map((s) => {
+  const leaf = s.split(".")[1];
+  return leaf === "held" ? HELD : leaf === "reading" ? READING : leaf === "whole" ? WHOLE : leaf === "failed" ? BROKEN : 0;
+}));
 
 const CRLF = new Uint8Array([13, 10]);
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]); // "0\r\n\r\n"
@@ -69,8 +88,10 @@ function settledOf(response: unknown): Settled {
 const CLOSE = /(^|,)\s*close\s*(,|$)/i;
 
 /**
- * Writes one response at a time into `txbs`. `start()` takes the app's result, `service()` is
- * called once per tick, `abort()` when the peer is gone. Flags are the machine's tags.
+ * Writes one response at a time into `txbs`. `start()` takes the app's result (`fail()` an error
+ * to answer), `service()` is called once per tick, `abort()` when the peer is gone. Its phase,
+ * and the phase of the body's source, are its machine's state (machines/responder.ts); what
+ * remains here is data: the result in hand, the body pieces, the framing the head chose.
  */
 export class Responder {
   readonly txbs: ByteBuffer;
@@ -81,7 +102,10 @@ export class Responder {
   /** The response being written, once the app's result is in hand. */
   response: Response | null = null;
   status = 0;
-  /** Whether the connection may persist after this response (known once the head is sent). */
+  /**
+   * Whether the head lets the connection persist after this response: set when the head is
+   * written, only then. A response that aborts (its body failed or fell short) closes it anyway.
+   */
   persisted = false;
   /** Body bytes sent so far. */
   sent = 0;
@@ -89,18 +113,15 @@ export class Responder {
   error: unknown = null;
 
   #exchange: Exchange = { method: "GET", chunkable: true, persisted: true };
-  #settled: Settled | null = null;
+  #result: Settled | null = null; // the app's result, from app.settled until it is taken
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  #chunks: Uint8Array[] = [];
+  #chunks: Array<Uint8Array | string> = []; // body pieces in hand; a body given whole as a string stays one until the head
   #buffered = 0;
-  #reading = false;
-  #done = false;
-  #streamError: unknown = null;
-  #framing: "length" | "chunked" | "close" | "none" = "none";
+  #failure: unknown = null; // why the body source failed (state *.failed)
+  #framing: "length" | "chunked" | "close" | "none" = "none"; // chosen with the head
   #length = 0; // declared Content-Length when framing is "length"
   #wholeLength = -1; // size of a body given whole, -1 when it is a stream
-  #wholeText: string | null = null; // a body given whole as a string, not yet written
-  #generation = 0; // ignores reads that settle after a reset
+  #generation = 0; // ignores app results that settle after a reset
   #fields: readonly string[] | null = null; // an OutgoingResponse's fields, when its Headers were never made
 
   readonly #notify: (() => void) | null;
@@ -121,14 +142,16 @@ export class Responder {
    */
   get ready(): boolean {
     const state = this.stepper.state;
-    if (state === PENDING) return this.#settled !== null;
-    if (state !== HEADING && state !== STREAMING) return false;
-    if (this.#streamError !== null) return true;
-    if (state === HEADING) return this.#done || this.#chunks.length > 0;
+    if (state === SETTLED) return true;
+    const phase = PHASE[state];
+    if (phase === 0) return false;
+    const source = SOURCE[state];
+    if (source === BROKEN) return true;
+    if (phase === HEADING) return source === WHOLE || this.#chunks.length > 0;
     if (this.txbs.length >= this.highWater) return false;
     // something to pour, or room to read more of the body now that txbs went to the socket
-    return this.#done || this.#chunks.length > 0
-      || (!this.#reading && this.#reader !== null && this.#buffered + this.txbs.length < this.highWater);
+    return source === WHOLE || this.#chunks.length > 0
+      || (source === HELD && this.#reader !== null && this.#buffered + this.txbs.length < this.highWater);
   }
 
   get busy(): boolean {
@@ -153,14 +176,14 @@ export class Responder {
     this.#exchange = exchange;
     this.stepper.step(DISPATCHED);
     if (result instanceof NativeResponse || result instanceof CustomReply || result instanceof Uint8Array || result instanceof CustomResponder) {
-      this.#settled = settledOf(result);
+      this.#settle(settledOf(result));
       return;
     }
     const generation = this.#generation;
     try {
       const then = result !== null && (typeof result === "object" || typeof result === "function") ? (result as { then?: unknown }).then : undefined;
       if (typeof then !== "function") {
-        this.#settled = { error: new TypeError(`the app returned ${describe(result)}, not a Response or a promise of one`) };
+        this.#settle({ error: new TypeError(`the app returned ${describe(result)}, not a Response or a promise of one`) });
         return;
       }
       then.call(
@@ -173,17 +196,25 @@ export class Responder {
     }
   }
 
-  /** The app failed before giving a result (it threw): the error is answered like a rejection. */
+  /**
+   * Answers an error instead of an app's result: one the app threw, or the server's own (a
+   * request that broke a rule or a limit, a deadline): HTTPError's status, else 500.
+   */
   fail(error: unknown, exchange: Exchange): void {
     this.#exchange = exchange;
     this.stepper.step(DISPATCHED);
-    this.#settled = { error };
+    this.#settle({ error });
+  }
+
+  #settle(settled: Settled): void {
+    this.#result = settled;
+    this.stepper.step(SETTLES);
   }
 
   /** A result settles; one that comes too late (aborted, or a second one) has its body cancelled. */
   #arrive(generation: number, settled: Settled): void {
-    if (generation === this.#generation && this.#settled === null && this.stepper.state === PENDING) {
-      this.#settled = settled;
+    if (generation === this.#generation && this.stepper.state === PENDING) {
+      this.#settle(settled);
       this.#notify?.();
     } else if ("response" in settled) {
       cancelBody(settled.response);
@@ -192,26 +223,23 @@ export class Responder {
 
   /** One tick: take a settled result, send the head when framing is known, pour the body. */
   service(): void {
-    const state = this.stepper.state;
-    if (state === PENDING) {
-      if (this.#settled === null) return;
-      this.#accept(this.#settled);
-    }
-    if (this.stepper.state === HEADING) this.#head();
-    if (this.stepper.state === STREAMING) this.#pour();
+    if (this.stepper.state === SETTLED) this.#accept(this.#result as Settled);
+    if (PHASE[this.stepper.state] === HEADING) this.#head();
+    if (PHASE[this.stepper.state] === STREAMING) this.#pour();
   }
 
-  /** The peer went away: cancel the body stream, stop writing. */
+  /** The peer went away (or the exchange is given up): cancel the body stream, stop writing. */
   abort(): void {
     if (!this.busy) return;
-    const settled = this.#settled;
+    const untaken = this.stepper.state === SETTLED ? this.#result : null;
     this.stepper.step(CUTOFF);
     this.#cancel();
     // A Response that arrived but was not taken yet: whatever feeds its body must stop too.
-    if (this.response === null && settled !== null && "response" in settled) cancelBody(settled.response);
+    if (untaken !== null && "response" in untaken) cancelBody(untaken.response);
+    this.#result = null;
   }
 
-  /** Ready for the next response on the same connection. */
+  /** Ready for the next response on the same connection (from ended or aborted). */
   reset(): void {
     this.#cancel();
     this.stepper.step(RESET);
@@ -221,12 +249,10 @@ export class Responder {
     this.persisted = false;
     this.sent = 0;
     this.error = null;
-    this.#settled = null;
+    this.#result = null;
     this.#chunks.length = 0;
     this.#buffered = 0;
-    this.#wholeText = null;
-    this.#done = false;
-    this.#streamError = null;
+    this.#failure = null;
     this.#framing = "none";
     this.#length = 0;
     this.#wholeLength = -1;
@@ -234,7 +260,7 @@ export class Responder {
   }
 
   #accept(settled: Settled): void {
-    this.stepper.step(READY);
+    this.#result = null;
     if ("response" in settled && settled.response instanceof CustomReply) {
       this.#writeReply(settled.response);
       return;
@@ -268,11 +294,10 @@ export class Responder {
     if (whole !== null) {
       this.#wholeLength = whole.length;
       if (this.#bodyAllowed() && whole.length > 0) {
-        if (whole instanceof Uint8Array) this.#chunks.push(whole);
-        else this.#wholeText = whole.text; // encoded straight into txbs after the head
+        this.#chunks.push(whole instanceof Uint8Array ? whole : whole.text); // a string is encoded straight into txbs after the head
         this.#buffered = whole.length;
       }
-      this.#done = true;
+      this.stepper.step(WHOLE_TAKEN);
       return;
     }
     const body = response.body;
@@ -284,12 +309,11 @@ export class Responder {
         this.#writeError(error);
         return;
       }
+      this.stepper.step(STREAM_TAKEN);
       this.#pull();
-    } else if (body !== null) {
-      void body.cancel().catch(() => {});
-      this.#done = true;
     } else {
-      this.#done = true;
+      if (body !== null) void body.cancel().catch(() => {});
+      this.stepper.step(WHOLE_TAKEN);
     }
   }
 
@@ -305,16 +329,17 @@ export class Responder {
     const headers = fields === null ? response.headers : null;
     const declared = headers !== null ? headers.get("content-length") : fieldOf(fields!, "content-length");
     const event = ((headers !== null ? headers.get("content-type") : fieldOf(fields!, "content-type")) ?? "").startsWith("text/event-stream");
-    if (!this.#done && this.#chunks.length === 0 && this.#streamError === null && declared === null && !event) {
+    const source = SOURCE[this.stepper.state];
+    if ((source === HELD || source === READING) && this.#chunks.length === 0 && declared === null && !event) {
       return; // wait for the first body piece (or the end) to choose the framing
     }
-    if (this.#streamError !== null && this.sent === 0) {
+    if (source === BROKEN) {
       // The body failed before anything went out: the error becomes the response.
-      const error = this.#streamError;
+      const error = this.#failure;
       this.#cancel();
       this.#chunks = [];
       this.#buffered = 0;
-      this.#streamError = null;
+      this.#failure = null;
       this.#writeError(error);
       return;
     }
@@ -326,7 +351,7 @@ export class Responder {
     } else if (declared !== null && /^\d+$/.test(declared)) {
       framing = "length";
       length = Number(declared);
-    } else if (this.#done && this.#streamError === null) {
+    } else if (source === WHOLE) {
       framing = "length";
       length = this.#buffered;
     } else if (this.#exchange.chunkable) {
@@ -338,10 +363,10 @@ export class Responder {
     this.#framing = framing;
     this.#length = length;
     this.persisted = persisted;
-    if (this.#wholeLength < 0 && this.#done && this.#chunks.length === 1 && this.#streamError === null) {
+    if (this.#wholeLength < 0 && source === WHOLE && this.#chunks.length === 1) {
       // A native body read whole through its stream (where undici keeps its source private): kept,
       // so the same Response returned again goes out whole too.
-      keepBody(response, this.#chunks[0]!);
+      keepBody(response, this.#chunks[0] as Uint8Array);
     }
 
     let head = `HTTP/1.1 ${this.status} ${response.statusText || statusReason(this.status)}\r\n`;
@@ -378,14 +403,14 @@ export class Responder {
     else if (!this.#exchange.chunkable) head += "connection: keep-alive\r\n";
     head += "\r\n";
     this.txbs.pushText(head, "latin1");
-    const text = this.#wholeText;
-    if (text !== null) {
-      this.#wholeText = null;
+    const text = this.#chunks[0];
+    if (typeof text === "string") {
       if (framing === "length" && length === this.#buffered) {
+        this.#chunks.shift();
         this.sent = this.txbs.pushText(text, "utf8", length); // short of length: closed as a short body
         this.#buffered = 0;
       } else {
-        this.#chunks.push(Buffer.from(text, "utf8")); // framed otherwise: poured as bytes
+        this.#chunks[0] = Buffer.from(text, "utf8"); // framed otherwise: poured as bytes
       }
     }
     this.stepper.step(HEAD_SENT);
@@ -399,9 +424,7 @@ export class Responder {
     this.status = reply.status;
     this.persisted = persisted && !close;
     writeReply(this.txbs, reply, { name: this.name, persisted: this.persisted, chunkable, head: method === "HEAD" });
-    this.#done = true;
-    this.stepper.step(HEAD_SENT);
-    this.stepper.step(BODY_ENDED);
+    this.stepper.step(WRITTEN);
   }
 
   /**
@@ -422,9 +445,7 @@ export class Responder {
     this.status = Number(line[1]);
     this.persisted = this.#exchange.persisted && !(connection !== null && CLOSE.test(connection[1]!));
     this.txbs.push(this.#exchange.method === "HEAD" ? message.subarray(0, end + 4) : message);
-    this.#done = true;
-    this.stepper.step(HEAD_SENT);
-    this.stepper.step(BODY_ENDED);
+    this.stepper.step(WRITTEN);
   }
 
   /** Writes the response for an error whole (HTTPError: its own status; else 500). */
@@ -435,35 +456,32 @@ export class Responder {
     this.status = message.status;
     this.persisted = message.persisted;
     this.txbs.push(message.bytes);
-    this.#done = true;
-    this.stepper.step(HEAD_SENT);
-    this.stepper.step(BODY_ENDED);
+    this.stepper.step(WRITTEN);
   }
 
   #pour(): void {
     while (this.#chunks.length > 0 && this.txbs.length < this.highWater) {
-      const chunk = this.#chunks.shift() as Uint8Array;
+      const chunk = this.#chunks.shift() as Uint8Array; // strings became bytes at the head
       this.#buffered -= chunk.length;
       this.#write(chunk);
     }
-    if (this.#chunks.length === 0 && this.#streamError !== null) {
-      this.error = this.#streamError;
-      this.persisted = false;
+    const source = SOURCE[this.stepper.state];
+    if (this.#chunks.length === 0 && source === BROKEN) {
+      this.error = this.#failure;
       this.stepper.step(FAILED);
       this.#cancel();
       return;
     }
-    if (this.#chunks.length === 0 && this.#done) {
+    if (this.#chunks.length === 0 && source === WHOLE) {
       if (this.#framing === "chunked") this.txbs.push(LAST_CHUNK);
-      if (this.#framing === "length" && this.sent < this.#length) this.persisted = false; // short body: RFC 9112 §8
-      this.stepper.step(BODY_ENDED);
+      // Short of its Content-Length: the client cannot tell where it ends, so it aborts (RFC 9112 §8).
+      this.stepper.step(this.#framing === "length" && this.sent < this.#length ? FAILED : BODY_ENDED);
       return;
     }
     if (this.#framing === "length" && this.sent >= this.#length) {
       // Declared length reached: what the app still has is cut off (never exceed Content-Length).
       this.#cancel();
       this.#chunks = [];
-      this.#done = true;
       this.stepper.step(BODY_ENDED);
       return;
     }
@@ -488,39 +506,42 @@ export class Responder {
     this.sent += piece.length;
   }
 
-  /** Starts a read of the body stream unless one is under way or the buffers are full. */
+  /** Starts a read of the body stream unless one is under way, it has ended, or the buffers are full. */
   #pull(): void {
-    if (this.#reading || this.#done || this.#reader === null) return;
+    const state = this.stepper.state;
+    const reader = this.#reader;
+    if (SOURCE[state] !== HELD || reader === null) return;
     // Past the high-water mark, read no further; but before the head, read on until a second
     // piece or the end, so a body given whole (one large piece) still gets a Content-Length.
-    const choosing = this.stepper.state === HEADING && this.#chunks.length < 2;
+    const choosing = PHASE[state] === HEADING && this.#chunks.length < 2;
     if (this.#buffered + this.txbs.length >= this.highWater && !choosing) return;
-    this.#reading = true;
-    const generation = this.#generation;
-    this.#reader.read().then(
+    this.stepper.step(READ);
+    // A read that settles after its reader was let go (cancelled, aborted, reset) is ignored.
+    reader.read().then(
       (result) => {
-        if (generation !== this.#generation) return;
-        this.#reading = false;
+        if (reader !== this.#reader) return;
         this.#notify?.();
         if (result.done) {
-          this.#done = true;
           this.#reader = null;
+          this.stepper.step(END);
           return;
         }
         const value = result.value as unknown;
         const chunk = value instanceof Uint8Array ? value : typeof value === "string" ? Buffer.from(value) : null;
         if (chunk === null) {
-          this.#streamError = new TypeError("a response body stream must yield Uint8Array chunks");
+          this.#failure = new TypeError("a response body stream must yield Uint8Array chunks");
+          this.stepper.step(BROKE);
           return;
         }
         this.#chunks.push(chunk);
         this.#buffered += chunk.length;
+        this.stepper.step(PIECE);
         this.#pull(); // read ahead so the end is often known by the next tick
       },
       (error: unknown) => {
-        if (generation !== this.#generation) return;
-        this.#reading = false;
-        this.#streamError = error ?? new Error("response body stream failed");
+        if (reader !== this.#reader) return;
+        this.#failure = error ?? new Error("response body stream failed");
+        this.stepper.step(BROKE);
         this.#notify?.();
       },
     );
@@ -529,7 +550,6 @@ export class Responder {
   #cancel(): void {
     const reader = this.#reader;
     this.#reader = null;
-    this.#reading = false;
     if (reader !== null) void reader.cancel().catch(() => {});
   }
 }

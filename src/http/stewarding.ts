@@ -12,29 +12,34 @@ import { Requestant } from "./parsing.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { Responder } from "./responding.ts";
 import type { Exchange } from "./responding.ts";
-import { errorMessage } from "./replying.ts";
 import { HTTPError } from "./httping.ts";
 import { incomingRequest, plainHref } from "./incoming.ts";
 import { shown, tyme } from "../base/options.ts";
 import type { ProxyTrust } from "./proxying.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
+const BEGUN = stewardTable.eventIndex("request.begun");
+const CONTINUED = stewardTable.eventIndex("continue.sent");
 const PARSED = stewardTable.eventIndex("request.parsed");
 const FAILED = stewardTable.eventIndex("request.failed");
-const HEADED = stewardTable.eventIndex("response.headed");
-const ENDED = stewardTable.eventIndex("response.ended");
-const LAST = stewardTable.eventIndex("response.last");
-const DRAINED = stewardTable.eventIndex("drained");
-const PEER_ENDED = stewardTable.eventIndex("peer.ended");
-const DRAIN = stewardTable.eventIndex("drain");
-const LINGERED = stewardTable.eventIndex("lingered");
-const TYMEOUT = stewardTable.eventIndex("tymeout");
+const ANSWERED = stewardTable.eventIndex("answered");
+const TICK = stewardTable.eventIndex("tick");
 const CUTOFF = stewardTable.eventIndex("cutoff");
+const STARVED = stewardTable.fact("starved");
+const PEER_ENDED = stewardTable.fact("peerEnded");
+const SENDING = stewardTable.fact("sending");
+const EXPIRED = stewardTable.fact("expired");
+const DRAINING = stewardTable.fact("draining");
+const PERSISTS = stewardTable.fact("persists");
 const WAITING = stewardTable.indexOf("waiting");
-const RESPONDING = stewardTable.indexOf("responding");
-const POURING = stewardTable.indexOf("pouring");
+const RECEIVING = stewardTable.indexOf("receiving.plain");
+const ANSWERING = stewardTable.indexOf("answering.plain");
+const REFUSING = stewardTable.indexOf("refusing");
 const CLOSING = stewardTable.indexOf("closing");
 const LINGERING = stewardTable.indexOf("lingering");
+const CLOSED = stewardTable.indexOf("closed");
+/** 1 for the states of a request arriving (`receiving.*`), 2 for the app's answer (`answering.*`). */
+const PHASE = new Uint8Array(stewardTable.states.map((s) => (s.startsWith("receiving.") ? 1 : s.startsWith("answering.") ? 2 : 0)));
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 const TIMEOUT = new HTTPError({ status: 408, title: "Request Timeout", detail: "the request did not arrive in time" });
@@ -134,7 +139,11 @@ export function deadlinesOf(given: Partial<Deadlines> | undefined, tymeout?: num
 /** A deadline of 0 means none. */
 const ever = (span: number): number => (span > 0 ? span : Infinity);
 
-/** Serves one connection: override `respond()` (the default echoes the request as JSON, as hio). */
+/**
+ * Serves one connection: override `respond()` (the default echoes the request as JSON, as hio).
+ * Its phase is its machine's state (machines/steward.ts), stepped by what the bytes did and,
+ * once per service, by a `tick` with the facts of the tick; deadlines are guarded transitions.
+ */
 export class Steward {
   /** Most requests one connection may start in one tick. */
   static Rounds = 16;
@@ -154,11 +163,8 @@ export class Steward {
 
   /** Requests dispatched on this connection so far. */
   exchanges = 0;
-  #continued = false;
-  #starved = true; // the last service found no whole request left in rxbs
-  #begun = NaN; // tyme the request being received began to arrive (NaN: none yet)
-  #draining = false; // the server is draining: answer what is under way, take nothing new
-  #sending = false; // output was waiting at the last service
+  #begun = 0; // tyme the request being received began to arrive: set on request.begun
+  #draining = false; // the server is draining: a fact every tick carries
   #exchange: Exchange | null = null; // what the responder was told of the request in hand
   readonly #headers: number;
   readonly #request: number;
@@ -190,7 +196,7 @@ export class Steward {
     this.responder = new Responder({ txbs: remoter.txbs, name, highWater, notify: () => remoter.ready() });
   }
 
-  /** True while a request is being answered. */
+  /** True while a request is being answered (by the app, or refused by the server). */
   get busy(): boolean {
     return this.stepper.hasTag("busy");
   }
@@ -207,8 +213,8 @@ export class Steward {
    */
   get more(): boolean {
     const state = this.stepper.state;
-    if (state === WAITING) return !this.#starved && this.remoter.rxbs.length > 0;
-    if (state === RESPONDING || state === POURING) return this.responder.ready;
+    if (state === WAITING) return this.remoter.rxbs.length > 0; // only when Rounds requests were taken
+    if (this.busy) return this.responder.ready;
     if (state === CLOSING) return !this.remoter.txPending;
     return false;
   }
@@ -218,11 +224,11 @@ export class Steward {
    * after our FIN; `send` after the last byte a peer took while output waits for it; `headers` or
    * `request` after a request's first byte; `idle` (the remoter's tymeout) between requests and
    * while an answer is still to come after the peer's FIN. While the app works on an answer for
-   * a peer that is still there, none applies.
+   * a peer that is still there, none applies (but a streamed request body's `request` does).
    */
   get deadline(): number {
     const state = this.stepper.state;
-    if (state !== WAITING && this.requestant.streaming && this.#begun === this.#begun) {
+    if (PHASE[state] === 2 && this.requestant.streaming) {
       // A streamed body is still bound by the request deadline from its first byte.
       return Math.min(this.#begun + this.#request, this.#deadline(state));
     }
@@ -233,9 +239,7 @@ export class Steward {
     const remoter = this.remoter;
     if (state === LINGERING) return this.#lingerer.stop;
     if (remoter.txPending) return remoter.tymer.started + this.#send;
-    if (state === WAITING && this.#begun === this.#begun) {
-      return this.#begun + (this.requestant.headed ? this.#request : this.#headers);
-    }
+    if (PHASE[state] === 1) return this.#begun + (this.requestant.headed ? this.#request : this.#headers);
     // Between requests; or an answer still coming after the peer's FIN (a silent one ends so)
     if (state !== WAITING && !remoter.cutoff) return Infinity;
     return remoter.tymeout > 0 ? remoter.tymer.stop : Infinity;
@@ -270,94 +274,104 @@ export class Steward {
     console.error(`hio-ts: ${method} ${url} from ${this.remoter.ca.join(":")} failed:`, error);
   }
 
-  /** One tick of this connection. */
+  /**
+   * One tick of this connection: the bytes first (a streamed body fed, requests parsed and
+   * dispatched, answers poured, each step told to the machine), then `tick` with the facts of
+   * the tick, sent again while it moves; each transition's effect follows it (see #entered).
+   */
   service(): void {
-    const remoter = this.remoter;
     if (this.closed) return;
+    const remoter = this.remoter;
+    const sending = remoter.txPending; // output already waiting when this service began
+    let starved = true; // the bytes in hand hold no whole request
     if (this.stepper.state === LINGERING) {
-      this.#linger();
-      return;
-    }
-    if (remoter.cutoff) {
+      remoter.rxbs.clear(); // what the peer still sends after our FIN is dropped
+    } else if (remoter.cutoff && (!remoter.ended || remoter.faulted)) {
       // A reset (seen on receive, or on a write after a FIN) means the client has gone away.
       // A FIN only ends its sending: what it sent before is still answered, then we close.
-      if (!remoter.ended || remoter.faulted) {
-        this.#cutoff();
-        return;
-      }
+      this.#cutoff();
+      return;
+    } else {
+      starved = this.#work();
+      if (this.closed) return;
     }
-    // The headers and request deadlines run from a request's first byte (before it is parsed away).
-    if (this.stepper.state === WAITING && this.#begun !== this.#begun && remoter.rxbs.length > 0) {
-      this.#begun = remoter.tymer.tyme ?? 0;
+    this.#tick(starved, sending);
+  }
+
+  /** Feeds a streamed body, then parses and answers requests, a bounded number (Rounds) per tick; true when starved. */
+  #work(): boolean {
+    if (PHASE[this.stepper.state] === 2 && this.requestant.streaming) {
+      this.#feed();
+      if (this.closed) return true;
     }
     // Pipelined requests answered whole in one tick are taken one after another, a bounded
     // number per tick so one connection cannot hold up the others.
-    let starved = false; // the last look at rxbs found no whole request
-    if (this.busy && this.requestant.streaming) {
-      this.#feed();
-      if (this.closed) return;
-    }
     for (let round = 0; round < Steward.Rounds; round++) {
-      if (this.stepper.state === WAITING && !this.#receive()) {
-        starved = this.stepper.state === WAITING;
-        break;
-      }
-      if (this.stepper.state !== RESPONDING && this.stepper.state !== POURING) break;
+      const state = this.stepper.state;
+      if ((state === WAITING || PHASE[state] === 1) && !this.#receive()) return true;
+      if (!this.busy) return this.remoter.rxbs.length === 0; // closing: what is left is not parsed
       this.#pour();
-      if (this.stepper.state !== WAITING) break;
-      if (remoter.rxbs.length === 0) {
-        starved = true;
-        break;
-      }
+      if (this.stepper.state !== WAITING) return false;
+      if (this.remoter.rxbs.length === 0) return true;
     }
-    this.#starved = starved;
-    if (this.#draining && this.stepper.state === WAITING && starved && this.#begun !== this.#begun) {
-      this.stepper.step(DRAIN); // nothing under way: close as after a last response
-    }
-    if (remoter.cutoff && this.stepper.state === WAITING && starved) {
-      // The peer's FIN: what it sent before has been answered; no further request can come.
-      this.stepper.step(PEER_ENDED);
-    }
-    if (this.stepper.state === CLOSING && this.#drained()) {
-      this.stepper.step(DRAINED);
-      if (remoter.cutoff) {
-        this.stepper.step(CUTOFF); // the peer has closed already: nothing to linger for
-        remoter.close();
-        return;
-      }
-      remoter.shutdownSend();
-      this.#lingerer.wind(remoter.tymer.tymth);
-      this.#lingerer.start({ duration: Math.min(this.#lingerFor, remoter.tymeout > 0 ? remoter.tymeout : Infinity) });
-      return;
-    }
-    // The send deadline runs from when output began to wait (or from the last byte taken since).
+    return false;
+  }
+
+  /** Steps `tick` with the tick's facts until no guard passes, each transition followed by its effect. */
+  #tick(starved: boolean, sending: boolean): void {
+    const remoter = this.remoter;
     const pending = remoter.txPending;
-    if (pending && !this.#sending) remoter.refresh();
-    this.#sending = pending;
+    // The send deadline runs from when output began to wait (or from the last byte taken since).
+    if (pending && !sending) remoter.refresh();
     if (this.busy && !remoter.cutoff && !pending) {
       // hio's pour: a response under way keeps the connection alive while it waits on the app;
       // not when its bytes wait on a peer that stopped reading, nor after the peer's FIN, so a
       // reply nobody reads any more still ends by its deadline.
       remoter.refresh();
-      return;
     }
-    if ((remoter.tymer.tyme ?? 0) < this.deadline) return;
-    if (this.stepper.state === WAITING && this.#begun === this.#begun && !remoter.txPending) {
-      this.#refuse(); // headers or request deadline: 408, then close as after any failed request
-    } else {
-      this.#abandon(TYMEOUT);
-      remoter.close({ force: true }); // idle, or a stalled reader: nothing more can go out
+    for (;;) {
+      const from = this.stepper.state;
+      let facts = this.#draining ? DRAINING : 0;
+      if (starved) facts |= STARVED;
+      if (remoter.cutoff) facts |= PEER_ENDED;
+      if (remoter.txPending) facts |= SENDING;
+      if ((remoter.tymer.tyme ?? 0) >= this.deadline) facts |= EXPIRED;
+      if (!this.stepper.step(TICK, facts)) break;
+      this.#entered(from, facts);
+      if (this.closed) return;
     }
   }
 
-  /** Answers a request that did not arrive in time with 408 and closes once it has gone out. */
-  #refuse(): void {
-    const head = this.requestant.method === "HEAD"; // known once its request line is in
-    const message = errorMessage(TIMEOUT, { name: this.name, persisted: false, chunkable: true, head });
-    this.remoter.tx(message.bytes);
-    this.stepper.step(FAILED);
-    this.stepper.step(LAST);
-    this.#begun = NaN;
+  /** The effect of a transition `tick` took from `from` with `facts`. */
+  #entered(from: number, facts: number): void {
+    const remoter = this.remoter;
+    const to = this.stepper.state;
+    if (to === LINGERING) {
+      // Everything queued has left: our FIN, then the peer's last bytes are dropped until it closes.
+      remoter.shutdownSend();
+      this.#lingerer.wind(remoter.tymer.tymth);
+      this.#lingerer.start({ duration: Math.min(this.#lingerFor, remoter.tymeout > 0 ? remoter.tymeout : Infinity) });
+    } else if (to === REFUSING) {
+      // The headers or request deadline passed: 408, then close as after any refused request.
+      this.responder.fail(TIMEOUT, this.#refusal());
+      this.#pour();
+      remoter.refresh(); // its send deadline runs from now
+    } else if (to === CLOSED) {
+      const peerClosed = (facts & PEER_ENDED) !== 0 && (from === LINGERING || (from === CLOSING && (facts & SENDING) === 0));
+      if (peerClosed) {
+        remoter.close(); // all sent, and the peer has closed: nothing to linger for
+      } else {
+        // A deadline: idle, a stalled reader, or the linger's end. Nothing more can go out.
+        this.#stop();
+        this.requestant.halt(TRUNCATED);
+        remoter.close({ force: true });
+      }
+    }
+  }
+
+  /** The exchange of an answer the server gives itself (an error status): never persists. */
+  #refusal(): Exchange {
+    return { method: this.requestant.method, chunkable: true, persisted: false };
   }
 
   /**
@@ -379,32 +393,36 @@ export class Steward {
 
   /** Closes the connection at once, aborting any response and dropping what is unsent. */
   close(): void {
-    this.#abandon(CUTOFF);
+    if (!this.closed) this.#cutoff();
     this.remoter.close({ force: true });
   }
 
-  /** Parses; on a whole request dispatches it. Returns true when a response started. */
+  /**
+   * Parses; on a whole request dispatches it, on a broken one has its error answered. Returns
+   * true when an answer started (the Steward is busy), false while no whole request is in hand.
+   */
   #receive(): boolean {
     const requestant = this.requestant;
-    // A pipelined request taken in the tick its predecessor ended in begins now.
-    if (this.#begun !== this.#begun && this.remoter.rxbs.length > 0) this.#begun = this.remoter.tymer.tyme ?? 0;
+    const remoter = this.remoter;
+    if (this.stepper.state === WAITING) {
+      if (remoter.rxbs.length === 0) return false;
+      // The headers and request deadlines run from a request's first byte.
+      this.#begun = remoter.tymer.tyme ?? 0;
+      this.stepper.step(BEGUN);
+    }
     if (!requestant.parse()) {
-      if (requestant.expectContinue && !this.#continued) {
-        this.#continued = true;
-        this.remoter.tx(CONTINUE);
+      if (requestant.expectContinue && this.stepper.state === RECEIVING) {
+        remoter.tx(CONTINUE);
+        this.stepper.step(CONTINUED);
       }
       return false;
     }
     if (requestant.errored) {
-      const message = errorMessage(requestant.error, { name: this.name, persisted: false, chunkable: true, head: requestant.method === "HEAD" });
-      this.remoter.tx(message.bytes);
       this.stepper.step(FAILED);
-      this.stepper.step(LAST);
-      this.#begun = NaN;
-      return false;
+      this.responder.fail(requestant.error, this.#refusal());
+      return true;
     }
     this.stepper.step(PARSED);
-    if (!requestant.streaming) this.#begun = NaN; // a streamed body keeps its request deadline
     this.exchanges += 1;
     const exchange: Exchange = {
       method: requestant.method,
@@ -432,9 +450,9 @@ export class Steward {
     const requestant = this.requestant;
     const remoter = this.remoter;
     const feed = requestant.feed!;
-    if (feed.demanded && !this.#continued && requestant.expectContinue && !this.responder.headed) {
-      this.#continued = true;
+    if (feed.demanded && this.stepper.state === ANSWERING && requestant.expectContinue && !this.responder.headed) {
       remoter.tx(CONTINUE);
+      this.stepper.step(CONTINUED);
     }
     requestant.parse();
     if (requestant.streaming) {
@@ -443,7 +461,6 @@ export class Steward {
       else if ((remoter.tymer.tyme ?? 0) >= this.#begun + this.#request) requestant.halt(TIMEOUT);
     }
     if (requestant.errored) this.#unbodied(requestant.error ?? TRUNCATED);
-    else if (!requestant.streaming) this.#begun = NaN;
   }
 
   /**
@@ -451,19 +468,20 @@ export class Steward {
    * answer if no head went out yet, whatever the app makes of it; else the connection closes.
    */
   #unbodied(error: HTTPError): void {
-    this.#begun = NaN;
-    if (this.responder.headed) {
-      this.#abandon(CUTOFF);
+    const responder = this.responder;
+    if (!responder.busy || responder.headed) {
+      this.#cutoff();
       this.remoter.close({ force: true });
       return;
     }
-    this.#stop();
+    this.#stop(); // the app's answer is dropped (its signal fires once)
     this.#exchange = null;
-    const message = errorMessage(error, { name: this.name, persisted: false, chunkable: true, head: this.requestant.method === "HEAD" });
-    this.remoter.tx(message.bytes);
-    this.stepper.step(LAST);
+    responder.reset();
+    this.stepper.step(FAILED);
+    responder.fail(error, this.#refusal());
   }
 
+  /** Has the Responder go on; once its answer ended or aborted, steps `answered` and readies the next request or the close. */
   #pour(): void {
     const responder = this.responder;
     const exchange = this.#exchange;
@@ -473,53 +491,26 @@ export class Steward {
       exchange.persisted = this.requestant.persisted && !this.#draining && !this.requestant.streaming;
     }
     responder.service();
-    if (this.stepper.state === RESPONDING && responder.headed) this.stepper.step(HEADED);
-    if (responder.ended || responder.aborted) {
-      const persisted = responder.ended && responder.persisted && this.requestant.persisted && !this.#draining;
-      this.#exchange = null;
-      // An HTTPError is an answer the app chose; anything else is a fault worth reporting.
-      if (responder.error !== null && !(responder.error instanceof HTTPError)) this.onError(responder.error);
-      this.#finish();
-      if (persisted) {
-        this.stepper.step(ENDED);
-        this.requestant.reinit();
-        responder.reset();
-        this.#continued = false;
-      } else {
-        this.requestant.halt(UNREAD); // an app still reading gets an end
-        this.stepper.step(LAST);
-      }
+    if (!responder.ended && !responder.aborted) return;
+    const persists = responder.ended && responder.persisted && this.requestant.persisted && !this.#draining;
+    this.#exchange = null;
+    // An HTTPError is an answer the app chose; anything else is a fault worth reporting.
+    if (responder.error !== null && !(responder.error instanceof HTTPError)) this.onError(responder.error);
+    this.#finish();
+    this.stepper.step(ANSWERED, persists ? PERSISTS : 0);
+    if (this.stepper.state === WAITING) {
+      this.requestant.reinit();
+      responder.reset();
+    } else {
+      this.requestant.halt(UNREAD); // an app still reading gets an end
     }
   }
 
-  /** After our FIN: drop what the peer still sends until it closes, or close at the linger's end. */
-  #linger(): void {
-    const remoter = this.remoter;
-    remoter.rxbs.clear();
-    if (remoter.cutoff) {
-      this.stepper.step(CUTOFF);
-      remoter.close();
-    } else if (this.#lingerer.expired) {
-      this.stepper.step(LINGERED);
-      remoter.close({ force: true });
-    }
-  }
-
-  /** True once everything queued has left: our buffer and the socket's (a peer that stops reading
-   * keeps it false, and the idle tymeout then closes the connection). */
-  #drained(): boolean {
-    return !this.remoter.txPending;
-  }
-
+  /** The peer reset the connection, or it is closed at once: a response under way is aborted. */
   #cutoff(): void {
-    this.#abandon(CUTOFF);
-  }
-
-  /** Ends the connection's life: a response under way is aborted (its signal fires once). */
-  #abandon(event: number): void {
     this.#stop();
     this.requestant.halt(TRUNCATED);
-    this.stepper.step(event);
+    this.stepper.step(CUTOFF);
   }
 
   /** Aborts the response under way (its signal fires once) and ignores the app's answer. */

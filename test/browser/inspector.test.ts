@@ -146,9 +146,9 @@ describe.skipIf(executablePath === null)(`the inspector page in Chromium${execut
     const peer = `127.0.0.1:${raw.localPort}`;
     const row = page.locator(`#live tr[data-peer="${peer}"]`);
     await until("the test's connection streaming in the page", 10_000, async () =>
-      (await row.count()) === 1 && (await row.locator("td.responder").textContent()) === "streaming" ? true : undefined,
+      (await row.count()) === 1 && (await row.locator("td.responder").textContent())?.startsWith("streaming.") ? true : undefined,
     );
-    expect(await row.locator("td.steward").textContent()).toBe("pouring");
+    expect(await row.locator("td.steward").textContent()).toBe("answering.plain");
     expect(http.requestantTable.states).toContain(await row.locator("td.requestant").textContent());
     expect(await row.locator("td.requests").textContent()).toBe("1");
     expect(await row.getAttribute("data-role")).toBe("slow");
@@ -162,7 +162,7 @@ describe.skipIf(executablePath === null)(`the inspector page in Chromium${execut
       const [steward, responder] = await page.evaluate(() =>
         ["steward", "responder"].map((machine) => document.querySelector(`figure[data-machine="${machine}"] g.node.current`)?.id ?? ""),
       );
-      return steward?.includes("-state-pouring-") && responder?.includes("-state-streaming-") ? true : undefined;
+      return steward?.includes("-state-answering_plain-") && /-state-streaming_[a-z]+-/.test(responder ?? "") ? true : undefined;
     });
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: `${artifacts}inspector.png`, fullPage: true });

@@ -86,31 +86,37 @@ describe("server.inspect", () => {
     expect(tymes.every((tyme, i) => typeof tyme === "number" && (i === 0 || tyme >= (tymes[i - 1] as number)))).toBe(true);
     expect(seen.map((s): Step => [s.machine, s.event, s.from, s.to])).toEqual([
       // GET /one, kept alive
+      ["steward", "request.begun", "waiting", "receiving.plain"],
       ["requestant", "line.parsed", "line", "headers"],
       ["requestant", "head.parsed.empty", "headers", "ended"],
-      ["steward", "request.parsed", "waiting", "responding"],
+      ["steward", "request.parsed", "receiving.plain", "answering.plain"],
       ["responder", "request.dispatched", "idle", "pending"],
-      ["responder", "response.ready", "pending", "heading"],
-      ["responder", "head.sent", "heading", "streaming"],
-      ["responder", "body.ended", "streaming", "ended"], // a whole body goes out with its head
-      ["steward", "response.headed", "responding", "pouring"],
-      ["steward", "response.ended", "pouring", "waiting"],
+      ["responder", "app.settled", "pending", "settled"], // the app answered at once
+      ["responder", "response.whole", "settled", "heading.whole"], // its body given whole
+      ["responder", "head.sent", "heading.whole", "streaming.whole"],
+      ["responder", "body.ended", "streaming.whole", "ended"], // a whole body goes out with its head
+      ["steward", "answered", "answering.plain", "waiting"],
       ["requestant", "reset", "ended", "line"],
       ["responder", "reset", "ended", "idle"],
       // GET /two with Connection: close
+      ["steward", "request.begun", "waiting", "receiving.plain"],
       ["requestant", "line.parsed", "line", "headers"],
       ["requestant", "head.parsed.empty", "headers", "ended"],
-      ["steward", "request.parsed", "waiting", "responding"],
+      ["steward", "request.parsed", "receiving.plain", "answering.plain"],
       ["responder", "request.dispatched", "idle", "pending"],
-      ["responder", "response.ready", "pending", "heading"],
-      ["responder", "head.sent", "heading", "streaming"],
-      ["responder", "body.ended", "streaming", "ended"], // a whole body goes out with its head
-      ["steward", "response.headed", "responding", "pouring"],
-      ["steward", "response.last", "pouring", "closing"],
-      // everything sent: our FIN, then the peer's
-      ["steward", "drained", "closing", "lingering"],
-      ["steward", "cutoff", "lingering", "closed"],
+      ["responder", "app.settled", "pending", "settled"],
+      ["responder", "response.whole", "settled", "heading.whole"],
+      ["responder", "head.sent", "heading.whole", "streaming.whole"],
+      ["responder", "body.ended", "streaming.whole", "ended"],
+      ["steward", "answered", "answering.plain", "closing"], // not persistent: close
+      // everything sent (a tick whose facts say so): our FIN; then a tick that sees the peer's
+      ["steward", "tick", "closing", "lingering"],
+      ["steward", "tick", "lingering", "closed"],
     ]);
+    // A tick's facts say why it moved: nothing left to send (no `sending`), the peer still there; then its close.
+    expect(seen.slice(-2).map((s) => s.facts)).toEqual([["starved"], ["starved", "peerEnded"]]);
+    expect(seen.slice(0, -2).every((s) => s.facts.length === 0 || (s.machine === "steward" && s.event === "answered"))).toBe(true);
+    expect(seen.filter((s) => s.event === "answered").map((s) => s.facts)).toEqual([["persists"], []]);
   });
 });
 
@@ -135,7 +141,7 @@ describe("server.inspect and connections()", () => {
     const stop = server.inspect(({ machine, event }) => seen.push(`${machine} ${event}`));
     await get(step, client);
     const reported = seen.length;
-    expect(reported).toBe(11);
+    expect(reported).toBe(12);
     expect(observers(server).every((observer) => typeof observer === "function")).toBe(true);
     stop();
     stop(); // a second call changes nothing
@@ -180,14 +186,14 @@ describe("server.inspect and connections()", () => {
     const stopTwo = server.inspect(({ connection, machine, event }) => two.push(`${connection} ${machine} ${event}`));
     await get(step, first);
     expect(two).toEqual(one);
-    expect(one[0]).toBe(`1@127.0.0.1:${first.socket.localPort} requestant line.parsed`);
+    expect(one[0]).toBe(`1@127.0.0.1:${first.socket.localPort} steward request.begun`);
     stopOne();
     const second = connect(server.ha[1]);
     await second.connected;
     await get(step, second);
-    expect(one).toHaveLength(11);
-    expect(two).toHaveLength(22);
-    expect(two[11]).toBe(`2@127.0.0.1:${second.socket.localPort} requestant line.parsed`);
+    expect(one).toHaveLength(12);
+    expect(two).toHaveLength(24);
+    expect(two[12]).toBe(`2@127.0.0.1:${second.socket.localPort} steward request.begun`);
     expect(server.connections().map((c) => [c.id, c.requests])).toEqual([
       [`1@127.0.0.1:${first.socket.localPort}`, 1],
       [`2@127.0.0.1:${second.socket.localPort}`, 1],
@@ -207,8 +213,8 @@ describe("server.inspect and connections()", () => {
       const client = connect(server.ha[1]);
       await client.connected;
       await get(step, client);
-      expect(seen).toHaveLength(11);
-      expect(errors).toHaveBeenCalledTimes(11);
+      expect(seen).toHaveLength(12);
+      expect(errors).toHaveBeenCalledTimes(12);
       expect(errors.mock.calls[0]?.[0]).toBe("hio-ts: an inspect listener threw:");
     } finally {
       stop(); // before the server closes: its connections' cutoffs would go to it too
@@ -232,15 +238,16 @@ describe("server.inspect in simulated tyme", () => {
     // latencies in); the Doist's exit at its limit closes the server, cutting the connection off.
     const at = 3 / 16;
     expect(seen).toEqual([
+      [at, "steward", "request.begun"],
       [at, "requestant", "line.parsed"],
       [at, "requestant", "head.parsed.empty"],
       [at, "steward", "request.parsed"],
       [at, "responder", "request.dispatched"],
-      [at, "responder", "response.ready"],
+      [at, "responder", "app.settled"],
+      [at, "responder", "response.whole"],
       [at, "responder", "head.sent"],
       [at, "responder", "body.ended"],
-      [at, "steward", "response.headed"],
-      [at, "steward", "response.ended"],
+      [at, "steward", "answered"],
       [at, "requestant", "reset"],
       [at, "responder", "reset"],
       [1, "steward", "cutoff"],

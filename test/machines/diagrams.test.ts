@@ -20,9 +20,13 @@ describe("machines/README.md", () => {
   it("draws every state and every handled transition", () => {
     const drawing = http.responderTable.toMermaid();
     expect(drawing).toContain("[*] --> idle");
-    expect(drawing).toContain("pending --> aborted: failed, cutoff");
-    expect(drawing).toContain("note right of streaming: busy, headed");
-    expect(http.stewardTable.toMermaid()).toContain("closed --> [*]");
+    expect(drawing).toContain("streaming_failed --> aborted: cutoff, failed");
+    expect(drawing).toContain("note right of streaming_held: busy, headed");
+    const steward = http.stewardTable.toMermaid();
+    expect(steward).toContain("closed --> [*]");
+    // Guarded arrows name exactly the facts under which the table takes them.
+    expect(steward).toContain("closing --> lingering: tick [!peerEnded & !sending]");
+    expect(steward).toContain("answering_plain --> waiting: answered [persists]");
     expect(http.respondentTable.toMermaid()).toContain("headers --> line: head.interim");
     expect(http.requesterTable.toMermaid()).toContain("waiting --> closed: dropped, response.last, requeued");
   });

@@ -5,9 +5,37 @@ import { responderTable } from "../../src/http/responding.ts";
 import { expectRandomRunsAgree, expectTableAgrees, pathsTo, replay } from "./agreement.ts";
 
 describe("responderMachine", () => {
-  it("walks a response from dispatch to end and back to idle", () => {
-    const run = replay(responderMachine, ["request.dispatched", "response.ready", "head.sent", "body.ended", "reset"]);
-    expect(run.values).toEqual(["pending", "heading", "streaming", "ended", "idle"]);
+  it("walks a whole response from dispatch to end and back to idle", () => {
+    const run = replay(responderMachine, ["request.dispatched", "app.settled", "response.whole", "head.sent", "body.ended", "reset"]);
+    expect(run.values).toEqual(["pending", "settled", "heading.whole", "streaming.whole", "ended", "idle"]);
+  });
+
+  it("writes a reply or an error whole at once", () => {
+    expect(replay(responderMachine, ["request.dispatched", "app.settled", "reply.written"]).values.at(-1)).toBe("ended");
+  });
+
+  it("follows the body stream's reads under the head and the body alike", () => {
+    const run = replay(responderMachine, [
+      "request.dispatched", "app.settled", "response.streamed", "body.read", "body.piece", "body.read",
+      "head.sent", "body.piece", "body.read", "body.end", "body.ended",
+    ]);
+    expect(run.values).toEqual([
+      "pending", "settled", "heading.held", "heading.reading", "heading.held", "heading.reading",
+      "streaming.reading", "streaming.held", "streaming.reading", "streaming.whole", "ended",
+    ]);
+  });
+
+  it("answers a body that failed before the head with its error; after the head, aborts", () => {
+    const before = ["request.dispatched", "app.settled", "response.streamed", "body.read", "body.error"];
+    expect(replay(responderMachine, [...before, "reply.written"]).values.slice(-2)).toEqual(["heading.failed", "ended"]);
+    expect(replay(responderMachine, [...before, "head.sent"]).values.at(-1)).toBe("heading.failed"); // no head for a failed body
+    const after = ["request.dispatched", "app.settled", "response.streamed", "body.read", "head.sent", "body.error", "failed"];
+    expect(replay(responderMachine, after).values.slice(-2)).toEqual(["streaming.failed", "aborted"]);
+  });
+
+  it("aborts a body short of its Content-Length; cuts one that goes past it", () => {
+    expect(replay(responderMachine, ["request.dispatched", "app.settled", "response.whole", "head.sent", "failed"]).values.at(-1)).toBe("aborted");
+    expect(replay(responderMachine, ["request.dispatched", "app.settled", "response.streamed", "head.sent", "body.ended"]).values.at(-1)).toBe("ended");
   });
 
   it("tags the phases with hio's flags", () => {
@@ -15,7 +43,8 @@ describe("responderMachine", () => {
     expect(actor.getSnapshot().hasTag("busy")).toBe(false);
     actor.send({ type: "request.dispatched" });
     expect(actor.getSnapshot().hasTag("busy")).toBe(true);
-    actor.send({ type: "response.ready" });
+    actor.send({ type: "app.settled" });
+    actor.send({ type: "response.whole" });
     actor.send({ type: "head.sent" });
     expect(actor.getSnapshot().hasTag("headed")).toBe(true);
     actor.send({ type: "body.ended" });
@@ -28,14 +57,15 @@ describe("responderMachine", () => {
     actor.stop();
   });
 
-  it("aborts from every busy phase on cutoff and on failure after dispatch", () => {
-    expect(replay(responderMachine, ["request.dispatched", "cutoff"]).values.at(-1)).toBe("aborted");
-    expect(replay(responderMachine, ["request.dispatched", "response.ready", "cutoff"]).values.at(-1)).toBe("aborted");
-    expect(replay(responderMachine, ["request.dispatched", "response.ready", "head.sent", "failed"]).values.at(-1)).toBe("aborted");
-    expect(replay(responderMachine, ["request.dispatched", "response.ready", "head.sent", "failed", "reset"]).values.at(-1)).toBe("idle");
+  it("aborts from every busy phase on cutoff", () => {
+    for (const path of [["request.dispatched"], ["request.dispatched", "app.settled"], ["request.dispatched", "app.settled", "response.streamed"],
+      ["request.dispatched", "app.settled", "response.whole", "head.sent"]]) {
+      expect(replay(responderMachine, [...path, "cutoff"]).values.at(-1)).toBe("aborted");
+      expect(replay(responderMachine, [...path, "cutoff", "reset"]).values.at(-1)).toBe("idle");
+    }
   });
 
-  it("ignores events a phase does not handle", () => {
+  it("ignores events a phase does not handle (xstate's way; a strict Stepper throws)", () => {
     expect(replay(responderMachine, ["head.sent", "body.ended", "cutoff"]).values).toEqual(["idle", "idle", "idle"]);
   });
 
