@@ -1,0 +1,147 @@
+/**
+ * The recording format: events written by a Recorder read back as they were (tymes bit for bit,
+ * bytes, ids, addresses), files rotate by size keeping `files` of them, every part of a session
+ * reads back in order, and a file that is not a recording (or a newer version) is refused with a
+ * message saying so. A file cut short mid-record gives the events before the cut.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { tcp } from "../../src/index.ts";
+import type { tcp as Tcp } from "../../src/index.ts";
+
+let dir = "";
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "hio-record-"));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A little pseudo-random generator, so the events differ but every run is the same. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+type Written = Tcp.RecordEvent;
+
+/** Writes `count` events over a few connections through a Recorder; returns what it wrote. */
+function writeSome(recorder: tcp.Recorder, count: number, seed = 7): Written[] {
+  const next = random(seed);
+  const written: Written[] = [];
+  const tracks: tcp.Track[] = [];
+  let tyme = 0;
+  for (let i = 0; i < count; i++) {
+    if (next() < 0.4) tyme += Math.floor(next() * 4) / 64 + (next() < 0.1 ? 1 / 3 : 0); // off-grid too
+    const pick = next();
+    if (tracks.length === 0 || pick < 0.1) {
+      const peer: [string, number] = ["127.0.0.1", 40000 + i];
+      const track = recorder.track(tyme, peer, ["127.0.0.1", 8080]);
+      tracks.push(track);
+      written.push({ type: "open", tyme, conn: track.id, peer: `127.0.0.1:${40000 + i}`, local: "127.0.0.1:8080" });
+      continue;
+    }
+    const track = tracks[Math.floor(next() * tracks.length)]!;
+    if (pick < 0.8) {
+      const bytes = new Uint8Array(Math.floor(next() * 300)).map(() => Math.floor(next() * 256));
+      const type = pick < 0.45 ? "rx" : "tx";
+      if (type === "rx") track.rx(tyme, bytes);
+      else track.tx(tyme, bytes);
+      written.push({ type, tyme, conn: track.id, bytes });
+    } else if (pick < 0.87) {
+      track.fin(tyme);
+      written.push({ type: "fin", tyme, conn: track.id });
+    } else if (pick < 0.93) {
+      track.reset(tyme);
+      written.push({ type: "reset", tyme, conn: track.id });
+    } else {
+      const faulted = next() < 0.5;
+      track.close(tyme, faulted);
+      written.push({ type: "close", tyme, conn: track.id, faulted });
+    }
+  }
+  return written;
+}
+
+describe("the recording format", () => {
+  it("reads back every event as written, with a header and a closing STOP", async () => {
+    const file = path.join(dir, "session.log");
+    const recorder = new tcp.Recorder({ path: file, name: "round", tock: 1 / 64 });
+    const written = writeSome(recorder, 400);
+    await recorder.close();
+    const { headers, events } = tcp.readSession(file);
+    expect(headers).toHaveLength(1);
+    expect(headers[0]).toMatchObject({ version: tcp.RecordVersion, part: 0, kind: "server", name: "round", tock: 1 / 64 });
+    const last = Math.max(...written.map((event) => event.tyme));
+    expect(events).toEqual([...written, { type: "stop", tyme: last }]);
+    const bytes = fs.readFileSync(file);
+    expect(bytes.subarray(0, 8)).toEqual(Buffer.from([...Buffer.from("HIOREC"), 0, 1]));
+  });
+
+  it("rotates by size, keeps `files` files of one session, and reads the kept parts in order", async () => {
+    const file = path.join(dir, "session.log");
+    const recorder = new tcp.Recorder({ path: file, maxBytes: 4096, files: 50 });
+    // one tick per flush: each batch goes out before the next event
+    const written: Written[] = [];
+    for (let round = 0; round < 40; round++) {
+      written.push(...writeSome(recorder, 10, round + 1).map((event) => ({ ...event, conn: 0 })));
+      recorder.flush();
+    }
+    await recorder.close();
+    const names = fs.readdirSync(dir).sort();
+    expect(names.length).toBeGreaterThan(3);
+    for (const name of names) expect(fs.statSync(path.join(dir, name)).size).toBeLessThan(4096 + 4096);
+    const parts = tcp.sessionFiles(file);
+    expect(parts[0]).toBe(`${file}.${names.length - 1}`); // the oldest part is the highest number
+    expect(parts[parts.length - 1]).toBe(file);
+    const { headers, events } = tcp.readSession(file);
+    expect(headers.map((header) => header.part)).toEqual(names.map((_, i) => i));
+    expect(new Set(headers.map((header) => header.session)).size).toBe(1);
+    expect(events.filter((event) => event.type !== "stop").map((event) => ({ ...event, conn: 0 }))).toEqual(written);
+  });
+
+  it("deletes the oldest files beyond `files`, and a new session moves the last aside", async () => {
+    const file = path.join(dir, "session.log");
+    const first = new tcp.Recorder({ path: file, maxBytes: 2048, files: 3 });
+    for (let round = 0; round < 30; round++) {
+      writeSome(first, 10, round + 1);
+      first.flush();
+    }
+    await first.close();
+    expect(fs.readdirSync(dir).sort()).toEqual(["session.log", "session.log.1", "session.log.2"]);
+    const kept = tcp.readSession(file);
+    expect(kept.headers[0]!.part).toBeGreaterThan(0); // the first parts are gone
+    const second = new tcp.Recorder({ path: file, maxBytes: 2048, files: 3 });
+    writeSome(second, 5);
+    await second.close();
+    const now = tcp.readSession(file);
+    expect(now.headers).toHaveLength(1); // only the new session's part
+    expect(now.headers[0]!.session).not.toBe(kept.headers[0]!.session);
+    expect(tcp.readRecord(fs.readFileSync(`${file}.1`)).header.session).toBe(kept.headers[0]!.session);
+  });
+
+  it("refuses what is not a recording, or a version it does not know, saying what to do", () => {
+    expect(() => tcp.readRecord(Buffer.from("GET / HTTP/1.1\r\n\r\n"))).toThrow(/not a hio-ts recording/);
+    const future = Buffer.from([...Buffer.from("HIOREC"), 0, 9, 2, 0, 0, 0, 0x7b, 0x7d]);
+    expect(() => tcp.readRecord(future)).toThrow(/version 9 recording; this hio-ts reads version 1: use the hio-ts that wrote it/);
+  });
+
+  it("keeps the events before a record cut short", async () => {
+    const file = path.join(dir, "session.log");
+    const recorder = new tcp.Recorder({ path: file });
+    const track = recorder.track(0.5, ["127.0.0.1", 1234], ["127.0.0.1", 80]);
+    track.rx(0.5, Buffer.from("GET / HTTP/1.1\r\n\r\n"));
+    track.tx(0.75, Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"));
+    await recorder.close();
+    const whole = fs.readFileSync(file);
+    const cut = tcp.readRecord(whole.subarray(0, whole.length - 20));
+    expect(cut.truncated).toBe(true);
+    expect(cut.events.map((event) => event.type)).toEqual(["open", "rx"]);
+    expect(tcp.readRecord(whole).truncated).toBe(false);
+  });
+});
