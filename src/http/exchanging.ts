@@ -78,7 +78,7 @@ export interface ClientOptions extends RequestParts, TlsParts {
    * Records each connection's events to a file, as a server's `record` does: Recorder options
    * (closed by `closeRecorder()`) or a Recorder of your own. Ignored with a `connector`.
    */
-  record?: Recorder | RecorderOptions;
+  record?: Recorder | RecorderOptions | undefined;
   name?: string;
   /** Parse every response body as JSON into `data`, not only application/json ones. */
   dictable?: boolean;

@@ -65,7 +65,7 @@ export interface BareServerOptions {
    * `recorder.close()` to wait for the disk) or a Recorder of your own. Off: one null check per
    * receive and send.
    */
-  record?: Recorder | RecorderOptions;
+  record?: Recorder | RecorderOptions | undefined;
 }
 
 export interface ServerOptions extends BareServerOptions {

@@ -190,6 +190,7 @@ export class Recorder {
   #part = 0;
   #started = 0;
   #ending: Promise<void>[] = []; // streams closing (rotated or closed), until they have finished
+  #drained: Promise<void> = Promise.resolve(); // every stream ended so far has finished
   readonly #flushSoon = (): void => {
     this.#scheduled = false;
     this.flush();
@@ -284,9 +285,12 @@ export class Recorder {
       this.flush();
       this.#end();
     }
-    const ending = this.#ending;
-    this.#ending = [];
-    return Promise.all(ending).then(() => undefined);
+    if (this.#ending.length > 0) {
+      const ending = [this.#drained, ...this.#ending];
+      this.#ending = [];
+      this.#drained = Promise.all(ending).then(() => undefined);
+    }
+    return this.#drained;
   }
 
   #fail(error: unknown): void {
