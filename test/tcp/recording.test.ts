@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { tcp } from "../../src/index.ts";
+import { tcp, testing } from "../../src/index.ts";
 import type { tcp as Tcp } from "../../src/index.ts";
 
 let dir = "";
@@ -143,5 +143,27 @@ describe("the recording format", () => {
     expect(cut.truncated).toBe(true);
     expect(cut.events.map((event) => event.type)).toEqual(["open", "rx"]);
     expect(tcp.readRecord(whole).truncated).toBe(false);
+  });
+
+  it("is what a tcp.Server records of its connections: open, bytes in and out, FIN, close", async () => {
+    const file = path.join(dir, "echo.log");
+    const network = new tcp.MemoryNetwork({ latency: 1 / 32 });
+    const server = new tcp.Server({ network, host: "127.0.0.1", port: 7, record: { path: file, name: "echo" } });
+    const peer = new testing.Peer({ network, ha: ["127.0.0.1", 7], send: "ping", script: [[0.25, "pong"]], fin: 8 });
+    await testing.runUntil([new tcp.EchoServerDoer({ server }), peer], { until: () => peer.closed, limit: 2, tock: 1 / 32 });
+    server.close();
+    await server.recorder!.close();
+    const { headers, events } = tcp.readSession(file);
+    expect(headers[0]).toMatchObject({ kind: "server", name: "echo" });
+    const [host, port] = [peer.client.ca![0], peer.client.ca![1]];
+    const shown = events.map((event) => ("bytes" in event ? [event.type, Buffer.from(event.bytes).toString()] : [event.type]));
+    expect(shown).toEqual([["open"], ["rx", "ping"], ["tx", "ping"], ["rx", "pong"], ["fin"], ["tx", "pong"], ["close"], ["stop"]]);
+    expect(events[0]).toEqual({ type: "open", tyme: 1 / 32, conn: 1, peer: `${host}:${port}`, local: "127.0.0.1:7" });
+    // in the tick it happened: accepted when the SYN arrived (a latency), "ping" a round trip
+    // later (the peer writes once it is connected), echoed at once; the FIN came right after
+    // "pong" (both a latency after the peer's write at 0.25), so one receive took both
+    const at = 0.25 + 1 / 32;
+    expect(events.slice(0, 6).map((event) => event.tyme)).toEqual([1 / 32, 3 / 32, 3 / 32, at, at, at]);
+    expect(events[6]!.tyme).toBeGreaterThan(at);
   });
 });
