@@ -170,7 +170,7 @@ export class Link extends Tymee implements Agendum {
     const count = this.conduit!.write(data);
     if (count > 0) {
       if (this.wl) this.wl.writeTx(data.subarray(0, count), this.who);
-      if (this.track !== null) this.track.tx(this.tyme, data.subarray(0, count));
+      if (this.track !== null) this.track.tx(this.tyme, count === data.length ? data : data.subarray(0, count));
       this.traffic();
     }
     return count;
@@ -187,7 +187,7 @@ export class Link extends Tymee implements Agendum {
     const count = conduit.receive(this.rxbs, this.bufsize);
     if (count > 0) {
       if (this.wl) this.wl.writeRx(this.rxbs.view().subarray(before), this.who);
-      if (this.track !== null) this.track.rx(this.tyme, this.rxbs.view().subarray(before));
+      if (this.track !== null) this.track.rx(this.tyme, before === 0 ? this.rxbs.view() : this.rxbs.view().subarray(before));
       this.traffic();
     }
     if (this.rxbs.length > this.rxbsLimit) {

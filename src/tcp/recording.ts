@@ -8,7 +8,9 @@
  * the tick and the connection's id (1, 2, ... in the order opened) into a batch in memory, which
  * goes to a write stream once the tick is over (a `setImmediate` after the first event of a
  * tick), or at once when it passes 64 KiB. No event waits on the disk: the only synchronous file
- * calls are the open and renames of a rotation, once per `maxBytes`.
+ * calls are the open and renames of a rotation, once per `maxBytes`. A disk that falls behind by
+ * `Recorder.MaxPending` bytes (64 MiB) stops the recording, told to `onError`; the file is whole
+ * up to there.
  *
  * ## The file format, version 1
  *
@@ -44,6 +46,7 @@
  * already at `path` aside as `path.1` (rotating the rest), so a restart keeps the last session.
  */
 import fs from "node:fs";
+import nodePath from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Address } from "./conduit.ts";
 
@@ -169,6 +172,11 @@ export class Recorder {
   static MaxBytes = 64 << 20;
   /** Default `files`: the current one and three older. */
   static Files = 4;
+  /**
+   * Bytes handed to the file that may wait for the disk: past them the recorder stops (and says
+   * so through onError) rather than hold more and more of the process's memory.
+   */
+  static MaxPending = 64 << 20;
 
   readonly path: string;
   readonly maxBytes: number;
@@ -200,6 +208,8 @@ export class Recorder {
     if (typeof path !== "string" || path === "") throw new TypeError("record.path must name a file to write the recording to");
     if (!(maxBytes > 0)) throw new TypeError(`record.maxBytes must be a positive number of bytes, not ${String(maxBytes)}`);
     if (!Number.isInteger(files) || files < 1) throw new TypeError(`record.files must be a whole number of files, at least 1, not ${String(files)}`);
+    const folder = nodePath.dirname(nodePath.resolve(path));
+    if (!fs.existsSync(folder)) throw new TypeError(`record.path ${path}: the folder ${folder} does not exist; make it first`);
     this.path = path;
     this.maxBytes = maxBytes;
     this.files = files;
@@ -221,6 +231,7 @@ export class Recorder {
   track(tyme: number | null, peer: Address | null, local: Address | null): Track {
     if (this.#stream === null && this.#length === 0) this.#conns = 0; // a new session
     const id = ++this.#conns;
+    if (this.error !== null) return new Track(this, id);
     const peerText = encoder.encode(peer === null ? "" : `${peer[0]}:${peer[1]}`);
     const localText = encoder.encode(local === null ? "" : `${local[0]}:${local[1]}`);
     this.#at(tyme, 1 + 5 + 5 + peerText.length + 5 + localText.length);
@@ -259,10 +270,16 @@ export class Recorder {
   flush(): void {
     if (this.#length === 0 || this.error !== null) return;
     try {
+      const waiting = this.#stream?.writableLength ?? 0;
+      if (waiting > Recorder.MaxPending) {
+        throw new Error(`${Math.round(waiting / 2 ** 20)} MiB of recording wait for the disk, which does not keep up ` +
+          "with the traffic: the recording stops here (its file is whole up to this point). Record to a faster disk, or less traffic.");
+      }
       if (this.#stream === null) this.#open();
       else if (this.#fileBytes + this.#length > this.maxBytes && this.#fileBytes > 0) this.#rotate();
+      const stream = this.#stream!;
       const out = Buffer.from(this.#batch.subarray(0, this.#length)); // the stream keeps it
-      this.#stream!.write(out);
+      stream.write(out);
       this.#fileBytes += out.length;
     } catch (error) {
       this.#fail(error);

@@ -129,6 +129,32 @@ describe("the recording format", () => {
     expect(() => tcp.readRecord(Buffer.from("GET / HTTP/1.1\r\n\r\n"))).toThrow(/not a hio-ts recording/);
     const future = Buffer.from([...Buffer.from("HIOREC"), 0, 9, 2, 0, 0, 0, 0x7b, 0x7d]);
     expect(() => tcp.readRecord(future)).toThrow(/version 9 recording; this hio-ts reads version 1: use the hio-ts that wrote it/);
+    expect(() => new tcp.Recorder({ path: path.join(dir, "no", "such", "x.log") })).toThrow(/the folder .* does not exist; make it first/);
+    expect(() => new tcp.Recorder({ path: path.join(dir, "x.log"), files: 0 })).toThrow(/record.files must be a whole number of files, at least 1/);
+  });
+
+  it("stops, saying why, when the disk falls behind, and leaves a whole file", async () => {
+    const file = path.join(dir, "slow.log");
+    const told: unknown[] = [];
+    const pending = tcp.Recorder.MaxPending;
+    tcp.Recorder.MaxPending = 0; // anything still waiting for the disk is too much
+    try {
+      const recorder = new tcp.Recorder({ path: file, onError: (error) => told.push(error) });
+      const track = recorder.track(0, ["127.0.0.1", 1], ["127.0.0.1", 2]);
+      track.rx(0, Buffer.from("first"));
+      recorder.flush(); // opens the file: the header and this batch wait for the disk
+      track.rx(1, Buffer.from("second"));
+      recorder.flush(); // too much waiting: stops
+      track.rx(2, Buffer.from("third"));
+      await recorder.close();
+      expect(told).toHaveLength(1);
+      expect(String(told[0])).toMatch(/wait for the disk, which does not keep up with the traffic: the recording stops here/);
+      const read = tcp.readRecord(fs.readFileSync(file));
+      expect(read.truncated).toBe(false);
+      expect(read.events.map((event) => event.type)).toEqual(["open", "rx"]);
+    } finally {
+      tcp.Recorder.MaxPending = pending;
+    }
   });
 
   it("keeps the events before a record cut short", async () => {
