@@ -9,7 +9,8 @@
  * How a session is replayed: each recorded connection is dialed from its recorded peer address
  * at the tyme it was accepted, and its received bytes, FIN and reset are delivered at their
  * recorded tymes, on the recorded tyme grid (every tyme something was recorded is a tick, and a
- * tick every `tock` between them). A real-time server may have answered a tick later or sooner
+ * tick every `tock` between them, so deadlines pass as they did; while no connection is open the
+ * replay goes straight to the next recorded tyme). A real-time server may have answered a tick later or sooner
  * than the simulated one does (an async app settles on promise turns, not on the tock grid), so
  * a peer's event also waits, for up to `slack` tyme, until the replayed server has sent what the
  * recorded one had sent before that event: the order of each connection's bytes and events is
