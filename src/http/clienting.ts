@@ -109,7 +109,7 @@ export class Client implements Disposable {
 
   constructor({
     connector = null, hostname = "127.0.0.1", port, ha, scheme, tymth = null, tymeout = 0.0,
-    reconnectable, network = null, bufsize, wl = null, name = "client",
+    reconnectable, network = null, bufsize, wl = null, name = "client", record,
     keypath, certpath, cafilepath, certify, hostify, certedhost, context,
     dictable = false, redirectable = true, portOptional = false, limits,
     requests, responses, events,
@@ -135,7 +135,7 @@ export class Client implements Disposable {
       [this.hostname, this.port] = normalizeHostPort(given[0], given[1], defaultPort(chosen));
       this.reconnectable = reconnectable ?? false;
     }
-    const tcpOptions = { ha: [this.hostname, this.port] as Address, tymth, bufsize, wl, name, network, reconnectable: false };
+    const tcpOptions = { ha: [this.hostname, this.port] as Address, tymth, bufsize, wl, name, network, reconnectable: false, record };
     this.connector = connector ?? (this.secured
       ? new ClientTls({ ...tcpOptions, keypath, certpath, cafilepath, certify, hostify, certedhost, context })
       : new TcpClient(tcpOptions));
@@ -160,6 +160,11 @@ export class Client implements Disposable {
   wind(tymth: Tymth | null): void {
     this.connector.wind(tymth);
     this.#tymer.wind(tymth);
+  }
+
+  /** Ends the recording made from the `record` option; resolves once it is on disk. */
+  closeRecorder(): Promise<void> {
+    return this.connector.closeRecorder();
   }
 
   /** True once the connection is usable. */

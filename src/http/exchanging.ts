@@ -5,6 +5,7 @@
  */
 import type { Tymth } from "../base/tyming.ts";
 import type { Address, Client as TcpClient, ClientTlsOptions, MemoryNetwork, WireLog } from "../tcp/index.ts";
+import type { Recorder, RecorderOptions } from "../tcp/recording.ts";
 import type { ServerSentEvent } from "./eventing.ts";
 import { Hict } from "./hicting.ts";
 import { defaultPort } from "./requesting.ts";
@@ -73,6 +74,11 @@ export interface ClientOptions extends RequestParts, TlsParts {
   network?: MemoryNetwork | null;
   bufsize?: number;
   wl?: WireLog | null;
+  /**
+   * Records each connection's events to a file, as a server's `record` does: Recorder options
+   * (closed by `closeRecorder()`) or a Recorder of your own. Ignored with a `connector`.
+   */
+  record?: Recorder | RecorderOptions | undefined;
   name?: string;
   /** Parse every response body as JSON into `data`, not only application/json ones. */
   dictable?: boolean;

@@ -9,6 +9,8 @@ import { ServicingDoer } from "../base/servicing.ts";
 import type { Tymth } from "../base/tyming.ts";
 import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
 import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
+import { Recorder } from "../tcp/recording.ts";
+import type { RecorderOptions } from "../tcp/recording.ts";
 import type { RequestLimits } from "./parsing.ts";
 import { Inspector, connectionOf } from "./inspecting.ts";
 import type { ConnectionState, InspectionListener } from "./inspecting.ts";
@@ -56,6 +58,14 @@ export interface BareServerOptions {
    * ignored and `clientAddress` is the peer's. Checked here: a bad value throws.
    */
   trustProxy?: TrustProxy;
+  /**
+   * Records every connection (accepted, bytes in, FIN, reset, bytes out, closed; each with its
+   * tyme) to a file `testing.replay()` and `npx hio-ts replay` run again in simulated tyme: the
+   * options of a Recorder (`{ path, maxBytes?, files?, tock? }`; closed with the server, see
+   * `recorder.close()` to wait for the disk) or a Recorder of your own. Off: one null check per
+   * receive and send.
+   */
+  record?: Recorder | RecorderOptions | undefined;
 }
 
 export interface ServerOptions extends BareServerOptions {
@@ -94,6 +104,9 @@ export class BareServer implements Disposable {
   readonly trust: ProxyTrust | null;
   /** One Steward per open connection, keyed as the servant's ixes. */
   readonly stewards = new Map<string, Steward>();
+  /** Where connections are recorded (null: not recorded); `await server.recorder?.close()` after close(). */
+  readonly recorder: Recorder | null;
+  readonly #ownsRecorder: boolean;
   readonly #makeSteward: (options: StewardOptions) => Steward;
   readonly #inspector = new Inspector(() => this.stewards.values());
   #accepted = 0; // connections given a Steward so far: the count in their ids
@@ -120,13 +133,21 @@ export class BareServer implements Disposable {
     steward,
     onError,
     trustProxy,
+    record,
   }: BareServerOptions = {}) {
     checkPort("http server port", ha ? ha[1] : port);
     this.trust = ProxyTrust.of(trustProxy);
     const tls = keypath !== undefined && certpath !== undefined;
     this.deadlines = deadlinesOf(deadlines, tymeout);
+    this.#ownsRecorder = record !== undefined && !(record instanceof Recorder);
+    this.recorder = record === undefined ? null : record instanceof Recorder ? record : new Recorder({ name, ...record });
+    if (this.recorder !== null) {
+      const deadlines = Object.fromEntries(Object.entries(this.deadlines).map(([key, value]) => [key, value === Infinity ? 0 : value]));
+      this.recorder.meta.server ??= { name, deadlines, ...(limits === undefined ? {} : { limits }), dictable,
+        ...(bufsize === undefined ? {} : { bufsize }), ...(scheme === undefined ? {} : { scheme }) };
+    }
     const options = { ha: (ha ? [ha[0], ha[1]] : [host, port]) as [string, number], tymth, tymeout: this.deadlines.idle, bufsize, network,
-      ...(maxConnections === undefined ? {} : { maxConnections }) };
+      record: this.recorder, ...(maxConnections === undefined ? {} : { maxConnections }) };
     this.servant = tls ? new ServerTls({ ...options, keypath, certpath, cafilepath, certify: certify ?? (cafilepath ? "required" : "none") }) : new TcpServer(options);
     this.servant.onAccept = (remoter) => this.#fresh.push(remoter);
     this.scheme = scheme ?? (tls ? "https" : "http");
@@ -162,11 +183,12 @@ export class BareServer implements Disposable {
     return this.servant.reopen();
   }
 
-  /** Closes every connection and the listener. */
+  /** Closes every connection and the listener (and a recording made from the `record` options). */
   close(): void {
     for (const steward of this.stewards.values()) steward.close();
     this.stewards.clear();
     this.servant.close();
+    if (this.#ownsRecorder) void this.recorder!.close();
   }
 
   [Symbol.dispose](): void {
@@ -320,6 +342,7 @@ export class Server extends BareServer {
     }
     this.app = app;
     this.streamAbove = stream === true ? 0 : stream === false ? Infinity : stream;
+    if (this.recorder?.meta.server !== undefined) this.recorder.meta.server["stream"] ??= stream;
   }
 
   override makeSteward(options: StewardOptions): Steward {

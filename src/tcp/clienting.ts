@@ -12,6 +12,8 @@ import type { Address, Conduit } from "./conduit.ts";
 import { Link } from "./linking.ts";
 import type { LinkOptions } from "./linking.ts";
 import type { MemoryNetwork } from "./memory.ts";
+import { Recorder } from "./recording.ts";
+import type { RecorderOptions } from "./recording.ts";
 
 export interface ClientOptions extends LinkOptions {
   /** Server address; default [host, port]. */
@@ -28,6 +30,11 @@ export interface ClientOptions extends LinkOptions {
   network?: MemoryNetwork | null;
   /** Name for logs and traces. */
   name?: string;
+  /**
+   * Records every connection's events (see recording.ts): a Recorder (yours to close), or its
+   * options (the client makes one and closes it when `closeRecorder()` is called).
+   */
+  record?: Recorder | RecorderOptions | null | undefined;
 }
 
 /**
@@ -59,13 +66,16 @@ export class Client extends Link {
   readonly tymer: Tymer;
   reconnectable: boolean;
   readonly network: MemoryNetwork | null;
+  /** Where connections are recorded (null: not recorded). */
+  recorder: Recorder | null;
+  #ownsRecorder: boolean;
   #opened = false;
   #accepted = false;
   #connected = false;
 
   constructor({ ha, host = "127.0.0.1", port = 56000, tymeout = Client.Tymeout,
                 reconnectable = Client.Reconnectable, network = null, name = "client",
-                ...rest }: ClientOptions = {}) {
+                record = null, ...rest }: ClientOptions = {}) {
     super(rest);
     const [hostname, hport] = ha ?? [host, port];
     checkPort("tcp.Client port", hport);
@@ -76,6 +86,17 @@ export class Client extends Link {
     this.network = network;
     this.name = name;
     this.tymer = new Tymer({ tymth: this.tymth, duration: tymeout });
+    this.#ownsRecorder = record !== null && !(record instanceof Recorder);
+    this.recorder = record === null ? null
+      : record instanceof Recorder ? record : new Recorder({ kind: "client", name, ...record });
+  }
+
+  /**
+   * Ends the recording (when made from options): resolves once it is on disk. Connections closed
+   * before it are in it; a later connection starts a new session.
+   */
+  closeRecorder(): Promise<void> {
+    return this.#ownsRecorder ? this.recorder!.close() : Promise.resolve();
   }
 
   get host(): string { return this.ha[0]; }
@@ -121,6 +142,10 @@ export class Client extends Link {
 
   /** Closes the connection; what the socket already took is still flushed. Idempotent. */
   close(): void {
+    if (this.track !== null) {
+      this.track.close(this.tyme, this.reset || (this.conduit?.faulted ?? false));
+      this.track = null;
+    }
     this.conduit?.close();
     this.conduit = null;
     this.#opened = this.#accepted = this.#connected = false;
@@ -163,6 +188,7 @@ export class Client extends Link {
           this.#accepted = true;
           this.ca = conduit.local;
           if (conduit.remote) this.ha = conduit.remote;
+          if (this.recorder !== null) this.track = this.recorder.track(this.tyme, this.ha, this.ca);
         }
         if (status === "connected") this.#connected = true;
       } else if (status === "failed") {

@@ -15,6 +15,8 @@ export type { ServerTlsOptions, ClientTlsOptions, Certify } from "./tls.ts";
 export { MemoryNetwork } from "./memory.ts";
 export type { MemoryNetworkOptions } from "./memory.ts";
 export { WireLog, formatWire } from "./wiring.ts";
+export { Recorder, Track, RecordError, RecordMagic, RecordVersion, readRecord, readSession, sessionFiles } from "./recording.ts";
+export type { RecorderOptions, RecordHeader, RecordEvent, Recording } from "./recording.ts";
 export type { WireLogOptions, WireEntry } from "./wiring.ts";
 export { ServerDoer, EchoServerDoer, ClientDoer } from "./doing.ts";
 export type { ServerDoerOptions, ClientDoerOptions } from "./doing.ts";

@@ -10,6 +10,7 @@ import type { TymeeOptions } from "../base/tyming.ts";
 import type { Address, Conduit } from "./conduit.ts";
 import type { WireLog } from "./wiring.ts";
 import type { Agendum } from "./agenda.ts";
+import type { Track } from "./recording.ts";
 
 export interface LinkOptions extends TymeeOptions {
   /** Most bytes one receive moves into rxbs (per tick). */
@@ -47,6 +48,8 @@ export class Link extends Tymee implements Agendum {
   agendaAt = Infinity;
   /** The owner's agenda: the tyme by which to look at it again (Infinity: none). */
   agendaDue = Infinity;
+  /** Where this connection's events are recorded, set by a recording owner (null: not recorded). */
+  track: Track | null = null;
   protected conduit: Conduit | null = null;
   #cutoff = false;
   #ended = false;
@@ -167,6 +170,7 @@ export class Link extends Tymee implements Agendum {
     const count = this.conduit!.write(data);
     if (count > 0) {
       if (this.wl) this.wl.writeTx(data.subarray(0, count), this.who);
+      if (this.track !== null) this.track.tx(this.tyme, count === data.length ? data : data.subarray(0, count));
       this.traffic();
     }
     return count;
@@ -183,6 +187,7 @@ export class Link extends Tymee implements Agendum {
     const count = conduit.receive(this.rxbs, this.bufsize);
     if (count > 0) {
       if (this.wl) this.wl.writeRx(this.rxbs.view().subarray(before), this.who);
+      if (this.track !== null) this.track.rx(this.tyme, before === 0 ? this.rxbs.view() : this.rxbs.view().subarray(before));
       this.traffic();
     }
     if (this.rxbs.length > this.rxbsLimit) {
@@ -192,8 +197,12 @@ export class Link extends Tymee implements Agendum {
     } else if (conduit.unread === 0) {
       if (conduit.ended) {
         this.#ended = true;
+        this.track?.fin(this.tyme);
         this.cut();
-      } else if (conduit.faulted) this.cut({ reset: true });
+      } else if (conduit.faulted) {
+        this.track?.reset(this.tyme);
+        this.cut({ reset: true });
+      }
     }
     return count;
   }

@@ -388,12 +388,15 @@ export class MemoryNetwork {
 
   /**
    * Dials `ha`: the SYN reaches the listener after `latency`, the answer comes back after
-   * another `latency`; with nothing listening the dial fails then (refused).
+   * another `latency`; with nothing listening the dial fails then (refused). `from` asks for the
+   * dialing end's address (a replay's recorded peer), granted unless a live link has it.
    */
-  dial([host, port]: Address, clock: Clock, highWater: number): MemoryConduit {
+  dial([host, port]: Address, clock: Clock, highWater: number, from?: Address): MemoryConduit {
     const target = normalizeHost(host);
     const now = clock();
-    const local: Address = ["127.0.0.1", this.#port()];
+    const free = from !== undefined && !this.#links.has(keyOf(from));
+    if (free) this.#ports.add(from[1]);
+    const local: Address = free ? [from[0], from[1]] : ["127.0.0.1", this.#port()];
     const remote: Address = [target, port];
     const up = new Pipe();
     const down = new Pipe();

@@ -109,6 +109,7 @@ export class Remoter extends Link {
    */
   close({ force = false }: { force?: boolean } = {}): void {
     if (this.conduit === null) return;
+    if (this.track !== null) this.track.close(this.tyme, this.faulted);
     if (force) this.conduit.destroy();
     else this.conduit.close();
     this.conduit = null;

@@ -16,6 +16,8 @@ import { SocketListener } from "./listening.ts";
 import type { MemoryNetwork } from "./memory.ts";
 import { Remoter } from "./remoting.ts";
 import type { WireLog } from "./wiring.ts";
+import { Recorder } from "./recording.ts";
+import type { RecorderOptions } from "./recording.ts";
 
 export interface ServerOptions extends TymeeOptions {
   /** Listen address; default [host, port]. */
@@ -44,6 +46,11 @@ export interface ServerOptions extends TymeeOptions {
   rxbsHighWater?: number;
   /** A remoter whose rxbs grows past this is cut off. */
   rxbsLimit?: number;
+  /**
+   * Records every connection's events (see recording.ts): a Recorder (yours to close), or its
+   * options (the server makes one and closes it when the server closes).
+   */
+  record?: Recorder | RecorderOptions | null | undefined;
 }
 
 /**
@@ -73,6 +80,8 @@ export class Server extends Tymee {
   refreshable: boolean;
   rxbsHighWater: number;
   rxbsLimit: number;
+  /** Where connections are recorded (null: not recorded). */
+  recorder: Recorder | null;
   /** Accepted connections by `${host}:${port}` of the peer. */
   readonly ixes = new Map<string, Remoter>();
   /** The connections with something to do: marked by their socket's events, or due by tyme. */
@@ -86,10 +95,11 @@ export class Server extends Tymee {
   #polled = 0;
   #listener: Listener | null = null;
   #bound = false; // ha holds the bound address
+  #ownsRecorder = false; // made from options: closed with the server
 
   constructor({ tymth, ha, host = "", port = 0, tymeout = Server.Tymeout, bufsize = Link.Bufsize,
                 name = "server", wl = null, network = null, backlog = 511, maxConnections = Infinity, refreshable = true,
-                rxbsHighWater = Link.RxbsHighWater, rxbsLimit = Link.RxbsLimit }: ServerOptions = {}) {
+                rxbsHighWater = Link.RxbsHighWater, rxbsLimit = Link.RxbsLimit, record = null }: ServerOptions = {}) {
     super({ tymth });
     this.ha = ha ?? [host, port];
     checkPort("tcp.Server port", this.ha[1]); // net would wrap 70000 to 4464 and take NaN as any port
@@ -104,6 +114,8 @@ export class Server extends Tymee {
     this.refreshable = refreshable;
     this.rxbsHighWater = rxbsHighWater;
     this.rxbsLimit = rxbsLimit;
+    this.#ownsRecorder = record !== null && !(record instanceof Recorder);
+    this.recorder = record === null ? null : record instanceof Recorder ? record : new Recorder({ name, ...record });
   }
 
   /** True while listening. */
@@ -163,6 +175,7 @@ export class Server extends Tymee {
     this.ixes.clear();
     this.agenda.clear();
     this.#polled = 0;
+    if (this.#ownsRecorder) void this.recorder!.close();
   }
 
   /**
@@ -226,6 +239,7 @@ export class Server extends Tymee {
         bufsize: this.bufsize, wl: this.wl, rxbsHighWater: this.rxbsHighWater,
         rxbsLimit: this.rxbsLimit,
       });
+      if (this.recorder !== null) remoter.track = this.recorder.track(remoter.tyme, remoter.ca, remoter.ha);
       const stale = this.ixes.get(remoter.key); // a stale connection from the same peer port
       if (stale !== undefined) this.removeIx(stale.key);
       this.ixes.set(remoter.key, remoter);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The package as a user gets it: `npm pack` (prepare builds dist/), the tarball installed into a
 # scratch project outside this checkout (from the tarball, dependencies from the npm registry),
-# then (a) plain node imports "hio-ts" and serves a real request, (b) tsc checks a consumer
+# then (a) plain node imports "hio-ts" and serves a real request (recorded, and replayed by the
+# `hio-ts` command), (b) tsc checks a consumer
 # file against the shipped declarations under strict settings with skipLibCheck off, once with
 # nodenext resolution and Node's lib, once with bundler resolution and the DOM lib.
 #
@@ -49,6 +50,8 @@ echo "package: installing the tarball into a scratch project"
 
 echo "package: (a) plain node imports hio-ts and serves a request"
 (cd "$consumer" && node smoke.mjs)
+echo "package: (a) the hio-ts command replays the session smoke.mjs recorded"
+(cd "$consumer" && npx --no-install hio-ts replay session.log --app app.mjs)
 
 echo "package: (b) strict consumer typecheck, nodenext"
 (cd "$consumer" && npx --no-install tsc -p tsconfig.json)

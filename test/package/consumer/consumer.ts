@@ -24,7 +24,7 @@ import {
 } from "hio-ts";
 import { Hict, StaticSink, type ClientResponse, type ServerOptions } from "hio-ts/http";
 import { MemoryNetwork, type Address } from "hio-ts/tcp";
-import { Peer, Trace, request, runUntil, type TestResponse, type Wire } from "hio-ts/testing";
+import { Peer, Trace, replay, request, runUntil, type ReplayReport, type TestResponse, type Wire } from "hio-ts/testing";
 
 // Tyme and doers.
 class Blinker extends Doer {
@@ -120,4 +120,13 @@ const peer = new Peer({ network, send: "GET / HTTP/1.1\r\nHost: a\r\n\r\n", pace
 const run = await runUntil([new http.ServerDoer({ server }), peer], { until: () => peer.closed, limit: 5, trace });
 const digest: string = trace.digest();
 
-console.log(status, type, headers, port, upto, tymer.expired, buffer, stepper.value, wire.rx.length, run.tyme, digest);
+// Recording a server's connections, and replaying the recording in simulated tyme.
+const recorded = http.openServer({ app, host: "127.0.0.1", port: 0, record: { path: "consumer.log", maxBytes: 1 << 20, files: 2 } });
+recorded.close();
+const drained: Promise<void> | undefined = recorded.recorder?.close();
+const report: ReplayReport = await replay({ log: "consumer.log", app, tock: 1 / 256 });
+const where: number | undefined = report.difference?.offset;
+// @ts-expect-error record needs a path
+http.openServer({ app, record: { maxBytes: 10 } });
+
+console.log(status, type, headers, port, upto, tymer.expired, buffer, stepper.value, wire.rx.length, run.tyme, digest, drained, where);
