@@ -291,7 +291,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   const byKey = new Map<string, Conn>();
   const byId = new Map<string, Conn>();
   const unsubscribe = server.inspect((inspection) => {
-    if (inspection.machine === "responder" && inspection.event === "request.dispatched") requests += 1;
+    // the app is called (the server's own error answers go through the Responder too: not counted)
+    if (inspection.machine === "steward" && inspection.event === "request.parsed") requests += 1;
     let conn = byId.get(inspection.connection);
     if (conn === undefined) {
       conn = byKey.get(inspection.connection.slice(inspection.connection.indexOf("@") + 1));
