@@ -15,11 +15,11 @@
  */
 import { setImmediate as turn } from "node:timers/promises";
 import { ByteBuffer } from "../src/base/buffering.ts";
-import { incomingRequest } from "../src/http/incoming.ts";
-import { NativeResponse, OutgoingResponse, restoreResponse } from "../src/http/outgoing.ts";
-import { CustomResponder } from "../src/http/replying.ts";
-import { Responder } from "../src/http/responding.ts";
-import type { Exchange } from "../src/http/responding.ts";
+import { incomingRequest } from "../src/http/server/incoming.ts";
+import { NativeResponse, OutgoingResponse, restoreResponse } from "../src/http/server/outgoing.ts";
+import { CustomResponder } from "../src/http/server/replying.ts";
+import { Responder } from "../src/http/server/responder.ts";
+import type { Exchange } from "../src/http/server/responder.ts";
 
 const URL_TEXT = "http://127.0.0.1:8080/";
 const FIELDS: Array<[string, string]> = [["host", "127.0.0.1:8080"], ["connection", "keep-alive"], ["user-agent", "autocannon"]];

@@ -7,7 +7,7 @@
  */
 import { ByteBuffer } from "../src/base/buffering.ts";
 import { Stepper } from "../src/base/machining.ts";
-import { Requestant, requestantTable } from "../src/http/parsing.ts";
+import { Requestant, requestantTable } from "../src/http/server/requestant.ts";
 
 const get = Buffer.from(
   "GET /api/items?page=2&sort=name HTTP/1.1\r\n" +

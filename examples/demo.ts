@@ -371,7 +371,7 @@ function mermaidSink(): http.StaticSink | null {
   }
 }
 
-const sink = new http.StaticSink({ root: fileURLToPath(new URL("./public/", import.meta.url)) });
+const sink = new http.StaticSink({ root: fileURLToPath(new URL("./public", import.meta.url)) });
 const vendor = mermaidSink();
 
 async function app(request: Request, env: http.HttpEnv): Promise<Response> {

@@ -6,7 +6,7 @@
  * no observer, so stepping costs one null check.
  */
 import type { MachineTable, Stepper } from "../base/machining.ts";
-import type { Steward } from "./stewarding.ts";
+import type { Steward } from "./server/steward.ts";
 
 /** The machines of one connection: a server's (steward, requestant, responder) or a client's (requester, respondent). */
 export type ConnectionMachine = "steward" | "requestant" | "responder" | "requester" | "respondent";

@@ -6,9 +6,9 @@
  * upload the parser mishandles) shows here.
  */
 import type { DoerLike } from "../base/deeding.ts";
-import { BareServer, Server, ServerDoer } from "../http/serving.ts";
-import type { ServerOptions } from "../http/serving.ts";
-import type { FetchApp, HttpEnv } from "../http/stewarding.ts";
+import { BareServer, Server, ServerDoer } from "../http/server/serving.ts";
+import type { ServerOptions } from "../http/server/serving.ts";
+import type { FetchApp, HttpEnv } from "../http/server/steward.ts";
 import { MemoryNetwork } from "../tcp/memory.ts";
 import type { MemoryNetworkOptions } from "../tcp/memory.ts";
 import { Peer } from "./peering.ts";

@@ -22,7 +22,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { http } from "../../src/index.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const artifacts = fileURLToPath(new URL("../.artifacts/", import.meta.url));
+const artifacts = fileURLToPath(new URL("../.artifacts", import.meta.url));
 
 /** A Chromium to drive: $CHROMIUM, else the first of its usual names on the PATH. */
 function findChromium(): string | null {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cancelBody, describe as describeValue, keepBody, nativeSourceShown, wholeBody } from "../../src/http/bodying.ts";
-import { NativeResponse, OutgoingResponse } from "../../src/http/outgoing.ts";
+import { cancelBody, describe as describeValue, keepBody, nativeSourceShown, wholeBody } from "../../src/http/server/bodying.ts";
+import { NativeResponse, OutgoingResponse } from "../../src/http/server/outgoing.ts";
 
 const major = Number(process.versions.node.split(".")[0]);
 

@@ -7,12 +7,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { Tymist, tcp } from "../../src/index.ts";
-import { Client } from "../../src/http/clienting.ts";
-import type { ClientOptions, ClientResponse } from "../../src/http/clienting.ts";
-import { EventSource } from "../../src/http/eventing.ts";
-import { Requestant } from "../../src/http/parsing.ts";
-import { Requester } from "../../src/http/requesting.ts";
-import { Respondent } from "../../src/http/respondent.ts";
+import { Client } from "../../src/http/client/client.ts";
+import type { ClientOptions, ClientResponse } from "../../src/http/client/client.ts";
+import { EventSource } from "../../src/http/client/eventing.ts";
+import { Requestant } from "../../src/http/server/requestant.ts";
+import { Requester } from "../../src/http/client/requester.ts";
+import { Respondent } from "../../src/http/client/respondent.ts";
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString("utf8");
 

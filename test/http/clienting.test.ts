@@ -1,8 +1,8 @@
 import nodeHttp from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { Doer, Doist, Tymist, http, tcp } from "../../src/index.ts";
-import { Client, ClientDoer } from "../../src/http/clienting.ts";
-import type { ClientOptions, ClientResponse } from "../../src/http/clienting.ts";
+import { Client, ClientDoer } from "../../src/http/client/client.ts";
+import type { ClientOptions, ClientResponse } from "../../src/http/client/client.ts";
 import { drive, pki, tcpHandles, turn } from "../tcp/helpers.ts";
 
 const closers: Array<() => void> = [];

@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { restartDelay } from "../../src/http/clustering.ts";
+import { restartDelay } from "../../src/http/server/clustering.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const children = new Set<ChildProcess>();

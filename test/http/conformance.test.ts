@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ByteBuffer } from "../../src/base/buffering.ts";
-import { Requestant } from "../../src/http/parsing.ts";
+import { Requestant } from "../../src/http/server/requestant.ts";
 
 interface Message {
   method: string;

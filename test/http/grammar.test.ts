@@ -8,8 +8,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ByteBuffer } from "../../src/base/buffering.ts";
-import { Requestant } from "../../src/http/parsing.ts";
-import type { RequestLimits } from "../../src/http/parsing.ts";
+import { Requestant } from "../../src/http/server/requestant.ts";
+import type { RequestLimits } from "../../src/http/server/requestant.ts";
 import { reference } from "../../fuzz/reference.ts";
 import type { Outcome } from "../../fuzz/reference.ts";
 

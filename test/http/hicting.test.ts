@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Hict } from "../../src/http/hicting.ts";
+import { Hict } from "../../src/http/wire/hicting.ts";
 
 describe("Hict", () => {
   it("keeps every field line in order with its name as added", () => {

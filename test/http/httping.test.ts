@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   BadRequestLine, BadStatusLine, CharClass, FVCHAR, HTTPError, HTTPException, HexValue, LineTooLong, PrematureClosure,
   QDTEXT, TCHAR, UnknownProtocol, httpDate1123, isToken, latin1, splitList, statusReason, unquote,
-} from "../../src/http/httping.ts";
-import type { HTTPErrorOptions } from "../../src/http/httping.ts";
-import { Qargs, splitTarget } from "../../src/http/targeting.ts";
+} from "../../src/http/wire/httping.ts";
+import type { HTTPErrorOptions } from "../../src/http/wire/httping.ts";
+import { Qargs, splitTarget } from "../../src/http/wire/targeting.ts";
 
 describe("HTTPError (S6)", () => {
   it("renders a known status with the table's reason and empty fields", () => {

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { Tymist, http } from "../../src/index.ts";
-import { IncomingMethods, incomingRequest, realized } from "../../src/http/incoming.ts";
+import { IncomingMethods, incomingRequest, realized } from "../../src/http/server/incoming.ts";
 import { drive, parseResponses, rawRequest, responses } from "../helpers.ts";
 
 type Op = "text" | "json" | "arrayBuffer" | "bytes" | "blob" | "formData" | "bodyUsed" | "body" | "clone" | "copy" | "headers" | "fetch";

@@ -10,9 +10,9 @@ import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
 import { ByteBuffer } from "../../src/base/buffering.ts";
 import { Tymist, http } from "../../src/index.ts";
-import { nativeSourceShown, wholeBody } from "../../src/http/bodying.ts";
-import { NativeResponse } from "../../src/http/outgoing.ts";
-import { incomingRequest, plainHref, realized } from "../../src/http/incoming.ts";
+import { nativeSourceShown, wholeBody } from "../../src/http/server/bodying.ts";
+import { NativeResponse } from "../../src/http/server/outgoing.ts";
+import { incomingRequest, plainHref, realized } from "../../src/http/server/incoming.ts";
 import { drive, parseResponses, rawRequest, responses } from "../helpers.ts";
 
 const HREF = "http://h.test:8080/a/b?c=d&e";

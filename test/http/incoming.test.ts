@@ -7,8 +7,8 @@ import { inspect } from "node:util";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { Tymist, http } from "../../src/index.ts";
-import { incomingLazy, incomingRequest, plainHref } from "../../src/http/incoming.ts";
-import type { IncomingParts } from "../../src/http/incoming.ts";
+import { incomingLazy, incomingRequest, plainHref } from "../../src/http/server/incoming.ts";
+import type { IncomingParts } from "../../src/http/server/incoming.ts";
 import { drive, parseResponses, rawRequest, responses } from "../helpers.ts";
 
 function parts(overrides: Partial<IncomingParts> = {}): IncomingParts & { made: AbortController[] } {
@@ -76,7 +76,7 @@ describe("incomingRequest", () => {
       writeFileSync(file, `
         const fetch0 = globalThis.fetch, Request0 = globalThis.Request;
         const { incomingRequest } = await import(${JSON.stringify(new URL("../../src/index.ts", import.meta.url).href)}).then(() =>
-          import(${JSON.stringify(new URL("../../src/http/incoming.ts", import.meta.url).href)}));
+          import(${JSON.stringify(new URL("../../src/http/server/incoming.ts", import.meta.url).href)}));
         const untouched = globalThis.fetch === fetch0 && globalThis.Request === Request0;
         incomingRequest({ href: "http://h.test/x", method: "GET", fields: [], body: null, signal: () => AbortSignal.abort(), exchange: 1 });
         console.log(JSON.stringify([untouched, globalThis.fetch === fetch0, globalThis.Request === Request0]));
@@ -97,7 +97,7 @@ describe("incomingRequest", () => {
       writeFileSync(file, `
         const fetch0 = globalThis.fetch, Request0 = globalThis.Request;
         Object.defineProperty(globalThis, "fetch", { value: fetch0, writable: false, configurable: false });
-        const { incomingLazy, incomingRequest } = await import(${JSON.stringify(new URL("../../src/http/incoming.ts", import.meta.url).href)});
+        const { incomingLazy, incomingRequest } = await import(${JSON.stringify(new URL("../../src/http/server/incoming.ts", import.meta.url).href)});
         let made = 0;
         const r = incomingRequest({ href: "http://h.test/x", method: "post", fields: [["x-a", "1"]], body: new Uint8Array([104, 105]),
           signal: () => (made++, AbortSignal.abort("gone")), exchange: 1 });

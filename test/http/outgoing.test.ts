@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ByteBuffer } from "../../src/base/buffering.ts";
 import { http } from "../../src/index.ts";
-import { NativeResponse, heldParts, installResponse, outgoingParts, responseInstalled, restoreResponse } from "../../src/http/outgoing.ts";
+import { NativeResponse, heldParts, installResponse, outgoingParts, responseInstalled, restoreResponse } from "../../src/http/server/outgoing.ts";
 
 const Outgoing = http.Response;
 const ORIGINAL = Object.getOwnPropertyDescriptor(globalThis, "Response");
@@ -235,8 +235,8 @@ describe("the global Response", () => {
   });
 
   it("is declined from the start by HIO_RESPONSE=native", async () => {
-    const responding = new URL("../../src/http/responding.ts", import.meta.url).href;
-    const outgoing = new URL("../../src/http/outgoing.ts", import.meta.url).href;
+    const responding = new URL("../../src/http/server/responder.ts", import.meta.url).href;
+    const outgoing = new URL("../../src/http/server/outgoing.ts", import.meta.url).href;
     const script = `const { Responder } = await import(${JSON.stringify(responding)});
       const { responseInstalled } = await import(${JSON.stringify(outgoing)});
       new Responder({ txbs: null }); console.log(responseInstalled(), globalThis.Response.name);`;

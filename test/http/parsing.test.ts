@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ByteBuffer } from "../../src/base/buffering.ts";
-import { HTTPError } from "../../src/http/httping.ts";
-import { Requestant } from "../../src/http/parsing.ts";
-import type { RequestLimits } from "../../src/http/parsing.ts";
+import { HTTPError } from "../../src/http/wire/httping.ts";
+import { Requestant } from "../../src/http/server/requestant.ts";
+import type { RequestLimits } from "../../src/http/server/requestant.ts";
 
 /** What a parse produced, as plain data, plus how many bytes it left in the buffer. */
 function summary(r: Requestant) {

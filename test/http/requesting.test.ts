@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Requestant } from "../../src/http/parsing.ts";
-import { Requester, normalizeHostPort } from "../../src/http/requesting.ts";
+import { Requestant } from "../../src/http/server/requestant.ts";
+import { Requester, normalizeHostPort } from "../../src/http/client/requester.ts";
 
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString("utf8");
 

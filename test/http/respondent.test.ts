@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ByteBuffer } from "../../src/base/buffering.ts";
-import { EventSource } from "../../src/http/eventing.ts";
-import type { ServerSentEvent } from "../../src/http/eventing.ts";
-import { HTTPException } from "../../src/http/httping.ts";
-import { Respondent } from "../../src/http/respondent.ts";
-import type { ResponseLimits } from "../../src/http/respondent.ts";
+import { EventSource } from "../../src/http/client/eventing.ts";
+import type { ServerSentEvent } from "../../src/http/client/eventing.ts";
+import { HTTPException } from "../../src/http/wire/httping.ts";
+import { Respondent } from "../../src/http/client/respondent.ts";
+import type { ResponseLimits } from "../../src/http/client/respondent.ts";
 
 interface Feed {
   method?: string;

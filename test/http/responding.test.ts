@@ -9,8 +9,8 @@ import { stream, streamText } from "hono/streaming";
 import { afterEach, describe, expect, it } from "vitest";
 import { ByteBuffer } from "../../src/base/buffering.ts";
 import { Tymist, http } from "../../src/index.ts";
-import { nativeSourceShown } from "../../src/http/bodying.ts";
-import { NativeResponse, outgoingParts } from "../../src/http/outgoing.ts";
+import { nativeSourceShown } from "../../src/http/server/bodying.ts";
+import { NativeResponse, outgoingParts } from "../../src/http/server/outgoing.ts";
 import { drive, parseResponses, rawRequest, responses } from "../helpers.ts";
 
 const GET: http.Exchange = { method: "GET", chunkable: true, persisted: true };

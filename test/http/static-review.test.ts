@@ -10,8 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { http } from "../../src/index.ts";
-import { StaticSink } from "../../src/http/static.ts";
-import type { StaticSinkOptions } from "../../src/http/static.ts";
+import { StaticSink } from "../../src/http/server/static.ts";
+import type { StaticSinkOptions } from "../../src/http/server/static.ts";
 import { drive, parseResponses, rawRequest } from "../helpers.ts";
 import type { ParsedResponse } from "../helpers.ts";
 

@@ -6,10 +6,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StaticSink } from "../../src/http/static.ts";
-import type { StaticSinkOptions } from "../../src/http/static.ts";
+import { StaticSink } from "../../src/http/server/static.ts";
+import type { StaticSinkOptions } from "../../src/http/server/static.ts";
 
-const fixtures = fileURLToPath(new URL("./fixtures/static/", import.meta.url));
+const fixtures = fileURLToPath(new URL("./fixtures/static", import.meta.url));
 const fixture = (name: string): Buffer => readFileSync(path.join(fixtures, name));
 const BigSize = 2 * 1024 * 1024;
 

@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Doer, Doist, Tymist, http, tcp } from "../../src/index.ts";
 import type { HttpEnv } from "../../src/index.ts";
 import { ByteBuffer } from "../../src/base/buffering.ts";
-import { Requestant } from "../../src/http/parsing.ts";
+import { Requestant } from "../../src/http/server/requestant.ts";
 import { drive, parseResponses, rawRequest, responses, spin } from "../helpers.ts";
 
 const MiB = 1 << 20;

@@ -1,7 +1,7 @@
 import { createActor, getNextSnapshot } from "xstate";
 import { describe, expect, it } from "vitest";
 import { requestantMachine } from "../../machines/requestant.ts";
-import { requestantTable } from "../../src/http/parsing.ts";
+import { requestantTable } from "../../src/http/server/requestant.ts";
 import { expectEveryStateReached, expectRandomRunsAgree, expectTableAgrees, expectTagsAgree, flat, pathsTo, replay } from "./agreement.ts";
 
 const table = requestantTable;

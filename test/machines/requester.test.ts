@@ -1,7 +1,7 @@
 import { createActor } from "xstate";
 import { describe, expect, it } from "vitest";
 import { requesterMachine } from "../../machines/requester.ts";
-import { requesterTable } from "../../src/http/clienting.ts";
+import { requesterTable } from "../../src/http/client/client.ts";
 import { expectRandomRunsAgree, expectTableAgrees, pathsTo, replay } from "./agreement.ts";
 
 describe("requesterMachine", () => {

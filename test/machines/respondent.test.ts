@@ -2,7 +2,7 @@ import { createActor } from "xstate";
 import { describe, expect, it } from "vitest";
 import { respondentMachine } from "../../machines/respondent.ts";
 import type { RespondentEventType } from "../../machines/respondent.ts";
-import { respondentTable } from "../../src/http/respondent.ts";
+import { respondentTable } from "../../src/http/client/respondent.ts";
 import { expectEveryStateReached, expectRandomRunsAgree, expectTableAgrees, expectTagsAgree, flat, pathsTo, replay } from "./agreement.ts";
 
 const table = respondentTable;

@@ -1,7 +1,7 @@
 import { createActor } from "xstate";
 import { describe, expect, it } from "vitest";
 import { responderMachine } from "../../machines/responder.ts";
-import { responderTable } from "../../src/http/responding.ts";
+import { responderTable } from "../../src/http/server/responder.ts";
 import { expectRandomRunsAgree, expectTableAgrees, pathsTo, replay } from "./agreement.ts";
 
 describe("responderMachine", () => {

@@ -2,7 +2,7 @@ import { createActor } from "xstate";
 import { describe, expect, it } from "vitest";
 import { stewardMachine } from "../../machines/steward.ts";
 import type { StewardFacts } from "../../machines/steward.ts";
-import { stewardTable } from "../../src/http/stewarding.ts";
+import { stewardTable } from "../../src/http/server/steward.ts";
 import { expectRandomRunsAgree, expectTableAgrees, pathsTo, replay } from "./agreement.ts";
 
 const tick = (facts: StewardFacts = {}) => ({ type: "tick", ...facts });

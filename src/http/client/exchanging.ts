@@ -3,13 +3,13 @@
  * and the pure rules it applies to them (the errored response for a request that never got
  * one, and where a redirect leads).
  */
-import type { Tymth } from "../base/tyming.ts";
-import type { Address, Client as TcpClient, ClientTlsOptions, MemoryNetwork, WireLog } from "../tcp/index.ts";
-import type { Recorder, RecorderOptions } from "../tcp/recording.ts";
+import type { Tymth } from "../../base/tyming.ts";
+import type { Address, Client as TcpClient, ClientTlsOptions, MemoryNetwork, WireLog } from "../../tcp/index.ts";
+import type { Recorder, RecorderOptions } from "../../tcp/recording.ts";
 import type { ServerSentEvent } from "./eventing.ts";
-import { Hict } from "./hicting.ts";
-import { defaultPort } from "./requesting.ts";
-import type { FargsInit, RequestBody, RequestParts } from "./requesting.ts";
+import { Hict } from "../wire/hicting.ts";
+import { defaultPort } from "./requester.ts";
+import type { FargsInit, RequestBody, RequestParts } from "./requester.ts";
 import type { ResponseLimits } from "./respondent.ts";
 
 /**

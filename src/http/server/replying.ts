@@ -2,10 +2,10 @@
  * Whole responses written at once: error replies and hio's CustomResponder messages, each a
  * status line, header fields (`Server` and `Date` added when absent) and a Content-Length body.
  */
-import type { ByteBuffer } from "../base/buffering.ts";
-import { Hict } from "./hicting.ts";
-import type { HictInit } from "./hicting.ts";
-import { HTTPError, httpDate1123, statusReason } from "./httping.ts";
+import type { ByteBuffer } from "../../base/buffering.ts";
+import { Hict } from "../wire/hicting.ts";
+import type { HictInit } from "../wire/hicting.ts";
+import { HTTPError, httpDate1123, statusReason } from "../wire/httping.ts";
 
 export interface MessageParts {
   status: number;

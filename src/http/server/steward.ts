@@ -3,18 +3,18 @@
  * Requestant, answers a whole request with its Responder, and loops for the next request on a
  * persistent connection or closes once everything queued has gone out.
  */
-import { MachineTable, Stepper } from "../base/machining.ts";
-import { Tymer } from "../base/tyming.ts";
-import { stewardMachine } from "../../machines/steward.ts";
-import type { StewardEvent } from "../../machines/steward.ts";
-import type { Remoter } from "../tcp/index.ts";
-import { Requestant } from "./parsing.ts";
-import type { RequestLimits } from "./parsing.ts";
-import { Responder } from "./responding.ts";
-import type { Exchange } from "./responding.ts";
-import { HTTPError } from "./httping.ts";
+import { MachineTable, Stepper } from "../../base/machining.ts";
+import { Tymer } from "../../base/tyming.ts";
+import { stewardMachine } from "../../../machines/steward.ts";
+import type { StewardEvent } from "../../../machines/steward.ts";
+import type { Remoter } from "../../tcp/index.ts";
+import { Requestant } from "./requestant.ts";
+import type { RequestLimits } from "./requestant.ts";
+import { Responder } from "./responder.ts";
+import type { Exchange } from "./responder.ts";
+import { HTTPError } from "../wire/httping.ts";
 import { incomingRequest, plainHref } from "./incoming.ts";
-import { shown, tyme } from "../base/options.ts";
+import { shown, tyme } from "../../base/options.ts";
 import type { ProxyTrust } from "./proxying.ts";
 
 export const stewardTable = new MachineTable<StewardEvent["type"]>(stewardMachine);
@@ -249,7 +249,7 @@ export class Steward {
    * Answers the parsed request. The default echoes it as JSON with hio's keys
    * (version, method, path, qargs, fragment, headers, body, data).
    */
-  respond(): import("./responding.ts").Answer | PromiseLike<import("./responding.ts").Answer> {
+  respond(): import("./responder.ts").Answer | PromiseLike<import("./responder.ts").Answer> {
     const r = this.requestant;
     r.dictify();
     return Response.json({

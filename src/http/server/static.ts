@@ -8,7 +8,7 @@ import type { BigIntStats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import mime from "mime-types";
-import { positiveInt, nonNegativeInt } from "../base/options.ts";
+import { positiveInt, nonNegativeInt } from "../../base/options.ts";
 
 export interface StaticSinkOptions {
   /**

@@ -26,7 +26,7 @@
  * (examples/hello.ts, Hono's `c.text()` and `c.json()`), so the gain needs the global name, as
  * @hono/node-server found (its `overrideGlobalObjects`, on by default). So a hio-ts HTTP server's
  * first connection (its first Responder) installs OutgoingResponse as `globalThis.Response`;
- * importing hio-ts leaves it alone (src/http/incoming.ts wraps Request and fetch on import, for
+ * importing hio-ts leaves it alone (src/http/server/incoming.ts wraps Request and fetch on import, for
  * reasons of its own). `restoreResponse()` puts the native class back, exactly as it
  * was found, and keeps servers from installing it again (the opt-out); `HIO_RESPONSE=native` in
  * the environment declines it from the start; `installResponse()` installs it explicitly. Only the

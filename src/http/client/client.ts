@@ -7,27 +7,27 @@
  * The client's phase is `requesterMachine`'s (no connection, idle, waiting for a response),
  * stepped through its table beside the Respondent's; `inspect()` reports both machines' steps.
  */
-import { MachineTable, Stepper } from "../base/machining.ts";
-import { requesterMachine } from "../../machines/requester.ts";
-import type { RequesterEventType } from "../../machines/requester.ts";
-import { port as checkPort } from "../base/options.ts";
-import { ServicingDoer } from "../base/servicing.ts";
-import type { DoerOptions } from "../base/doing.ts";
-import { Tymer } from "../base/tyming.ts";
-import type { Tymth } from "../base/tyming.ts";
-import { Client as TcpClient, ClientTls } from "../tcp/index.ts";
-import type { Address } from "../tcp/index.ts";
+import { MachineTable, Stepper } from "../../base/machining.ts";
+import { requesterMachine } from "../../../machines/requester.ts";
+import type { RequesterEventType } from "../../../machines/requester.ts";
+import { port as checkPort } from "../../base/options.ts";
+import { ServicingDoer } from "../../base/servicing.ts";
+import type { DoerOptions } from "../../base/doing.ts";
+import { Tymer } from "../../base/tyming.ts";
+import type { Tymth } from "../../base/tyming.ts";
+import { Client as TcpClient, ClientTls } from "../../tcp/index.ts";
+import type { Address } from "../../tcp/index.ts";
 import type { ServerSentEvent } from "./eventing.ts";
-import { Hict } from "./hicting.ts";
-import { HTTPException } from "./httping.ts";
+import { Hict } from "../wire/hicting.ts";
+import { HTTPException } from "../wire/httping.ts";
 import { Respondent } from "./respondent.ts";
-import { Requester, defaultPort, normalizeHostPort, qargsOf } from "./requesting.ts";
-import type { FargsInit, RequestBody, RequestParts } from "./requesting.ts";
+import { Requester, defaultPort, normalizeHostPort, qargsOf } from "./requester.ts";
+import type { FargsInit, RequestBody, RequestParts } from "./requester.ts";
 import { failed, redirection } from "./exchanging.ts";
-import { wake } from "../base/waking.ts";
+import { wake } from "../../base/waking.ts";
 import type { ClientOptions, ClientRequest, ClientResponse } from "./exchanging.ts";
-import { Inspector } from "./inspecting.ts";
-import type { InspectionListener } from "./inspecting.ts";
+import { Inspector } from "../inspecting.ts";
+import type { InspectionListener } from "../inspecting.ts";
 
 export type { ClientOptions, ClientRequest, ClientResponse };
 

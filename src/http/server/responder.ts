@@ -3,14 +3,14 @@
  * a little per tick. The head goes out once the framing is known; the body is pulled from the
  * Response's stream only while the send buffer is below its high-water mark (back pressure).
  */
-import type { ByteBuffer } from "../base/buffering.ts";
-import { MachineTable, Stepper } from "../base/machining.ts";
-import { responderMachine } from "../../machines/responder.ts";
-import type { ResponderEvent } from "../../machines/responder.ts";
+import type { ByteBuffer } from "../../base/buffering.ts";
+import { MachineTable, Stepper } from "../../base/machining.ts";
+import { responderMachine } from "../../../machines/responder.ts";
+import type { ResponderEvent } from "../../../machines/responder.ts";
 import { cancelBody, describe, keepBody, wholeBody } from "./bodying.ts";
 import { NativeResponse, offerResponse, outgoingParts } from "./outgoing.ts";
 import { CustomReply, CustomResponder, errorMessage, writeReply } from "./replying.ts";
-import { httpDate1123, statusReason } from "./httping.ts";
+import { httpDate1123, statusReason } from "../wire/httping.ts";
 
 export const responderTable = new MachineTable<ResponderEvent["type"]>(responderMachine);
 const DISPATCHED = responderTable.eventIndex("request.dispatched");

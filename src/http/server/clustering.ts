@@ -6,15 +6,15 @@
 import cluster from "node:cluster";
 import type { Worker } from "node:cluster";
 import os from "node:os";
-import type { DoerLike } from "../base/deeding.ts";
-import { Doist } from "../base/doist.ts";
-import { externalize, normalizeHost } from "../tcp/conduit.ts";
-import type { Address } from "../tcp/conduit.ts";
-import { listenError } from "../tcp/serving.ts";
-import { port as checkPort } from "../base/options.ts";
+import type { DoerLike } from "../../base/deeding.ts";
+import { Doist } from "../../base/doist.ts";
+import { externalize, normalizeHost } from "../../tcp/conduit.ts";
+import type { Address } from "../../tcp/conduit.ts";
+import { listenError } from "../../tcp/serving.ts";
+import { port as checkPort } from "../../base/options.ts";
 import { Server, ServerDoer } from "./serving.ts";
 import type { ServerOptions } from "./serving.ts";
-import type { FetchApp } from "./stewarding.ts";
+import type { FetchApp } from "./steward.ts";
 
 /** Environment variable that tells a forked worker the port to listen on. */
 const PortEnv = "HIO_CLUSTER_PORT";

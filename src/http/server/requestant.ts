@@ -13,17 +13,17 @@
  * A body may be streamed instead of buffered (`streamAbove`): then `parse()` stops at the head,
  * and later parses hand the body to `feed` as its reader makes room, leaving the rest in rxbs.
  */
-import { ByteBuffer } from "../base/buffering.ts";
-import { MachineTable, Stepper } from "../base/machining.ts";
-import { requestantMachine } from "../../machines/requestant.ts";
-import type { RequestantEventType } from "../../machines/requestant.ts";
-import { Accrual, ChunkedReader, REFUSED } from "./chunking.ts";
+import { ByteBuffer } from "../../base/buffering.ts";
+import { MachineTable, Stepper } from "../../base/machining.ts";
+import { requestantMachine } from "../../../machines/requestant.ts";
+import type { RequestantEventType } from "../../../machines/requestant.ts";
+import { Accrual, ChunkedReader, REFUSED } from "../wire/chunking.ts";
 import { BodyFeed } from "./feeding.ts";
-import { Hict } from "./hicting.ts";
-import { Delimit, Framing } from "./framing.ts";
-import { HTTPError, jsonOf, latin1 } from "./httping.ts";
-import { DONE, FieldScanner, MORE, RequestLineScanner } from "./scanning.ts";
-import { Qargs, splitTarget } from "./targeting.ts";
+import { Hict } from "../wire/hicting.ts";
+import { Delimit, Framing } from "../wire/framing.ts";
+import { HTTPError, jsonOf, latin1 } from "../wire/httping.ts";
+import { DONE, FieldScanner, MORE, RequestLineScanner } from "../wire/scanning.ts";
+import { Qargs, splitTarget } from "../wire/targeting.ts";
 
 /** Size limits of one request; each breach has its own status. */
 export interface RequestLimits {

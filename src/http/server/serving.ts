@@ -3,22 +3,22 @@
  * `respond()`, Server hosts a fetch app (`(request, env) => Response`). ServerDoer runs either in
  * a Doist: enter opens, recur services, exit closes.
  */
-import type { DoerOptions } from "../base/doing.ts";
-import { port as checkPort, shown } from "../base/options.ts";
-import { ServicingDoer } from "../base/servicing.ts";
-import type { Tymth } from "../base/tyming.ts";
-import { Server as TcpServer, ServerTls, listenError } from "../tcp/index.ts";
-import type { Certify, MemoryNetwork, Remoter } from "../tcp/index.ts";
-import { Recorder } from "../tcp/recording.ts";
-import type { RecorderOptions } from "../tcp/recording.ts";
-import type { RequestLimits } from "./parsing.ts";
-import { Inspector, connectionOf } from "./inspecting.ts";
-import type { ConnectionState, InspectionListener } from "./inspecting.ts";
-import { AppSteward, Steward } from "./stewarding.ts";
-import { deadlinesOf } from "./stewarding.ts";
+import type { DoerOptions } from "../../base/doing.ts";
+import { port as checkPort, shown } from "../../base/options.ts";
+import { ServicingDoer } from "../../base/servicing.ts";
+import type { Tymth } from "../../base/tyming.ts";
+import { Server as TcpServer, ServerTls, listenError } from "../../tcp/index.ts";
+import type { Certify, MemoryNetwork, Remoter } from "../../tcp/index.ts";
+import { Recorder } from "../../tcp/recording.ts";
+import type { RecorderOptions } from "../../tcp/recording.ts";
+import type { RequestLimits } from "./requestant.ts";
+import { Inspector, connectionOf } from "../inspecting.ts";
+import type { ConnectionState, InspectionListener } from "../inspecting.ts";
+import { AppSteward, Steward } from "./steward.ts";
+import { deadlinesOf } from "./steward.ts";
 import { ProxyTrust } from "./proxying.ts";
 import type { TrustProxy } from "./proxying.ts";
-import type { Deadlines, FetchApp, StewardOptions } from "./stewarding.ts";
+import type { Deadlines, FetchApp, StewardOptions } from "./steward.ts";
 
 export interface BareServerOptions {
   host?: string;

@@ -4,8 +4,8 @@
  * `env.clientAddress`; `env.remoteAddress` stays the socket's peer (the proxy) either way.
  */
 import { BlockList, isIP } from "node:net";
-import type { Hict } from "./hicting.ts";
-import { shown } from "../base/options.ts";
+import type { Hict } from "../wire/hicting.ts";
+import { shown } from "../../base/options.ts";
 
 /**
  * Whom to believe about the client's address: `false` (the default) no one, X-Forwarded-For is

@@ -8,18 +8,18 @@
  * `headed`, `bodied`, `ended`, `errored`) are read from it. The framing rules (Framing) and the
  * chunked body's reader (ChunkedReader) are the server's Requestant's own.
  */
-import { ByteBuffer } from "../base/buffering.ts";
-import { MachineTable, Stepper } from "../base/machining.ts";
-import { respondentMachine } from "../../machines/respondent.ts";
-import type { RespondentEventType } from "../../machines/respondent.ts";
-import { Accrual, ChunkedReader, REFUSED } from "./chunking.ts";
+import { ByteBuffer } from "../../base/buffering.ts";
+import { MachineTable, Stepper } from "../../base/machining.ts";
+import { respondentMachine } from "../../../machines/respondent.ts";
+import type { RespondentEventType } from "../../../machines/respondent.ts";
+import { Accrual, ChunkedReader, REFUSED } from "../wire/chunking.ts";
 import { EventSource } from "./eventing.ts";
 import type { ServerSentEvent } from "./eventing.ts";
-import { Hict } from "./hicting.ts";
-import { HTTPException, PrematureClosure, jsonOf } from "./httping.ts";
-import { Delimit, Framing } from "./framing.ts";
-import { DONE, FieldScanner, MORE } from "./scanning.ts";
-import { StatusLineScanner } from "./statusing.ts";
+import { Hict } from "../wire/hicting.ts";
+import { HTTPException, PrematureClosure, jsonOf } from "../wire/httping.ts";
+import { Delimit, Framing } from "../wire/framing.ts";
+import { DONE, FieldScanner, MORE } from "../wire/scanning.ts";
+import { StatusLineScanner } from "../wire/statusing.ts";
 
 /** Size limits of one response; a breach fails it with an HTTPException. */
 export interface ResponseLimits {

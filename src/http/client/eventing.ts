@@ -3,7 +3,7 @@
  * fed body bytes as they arrive and appending each dispatched event to `events`.
  * Lines may end in CRLF, LF or CR, split anywhere between feeds; a leading UTF-8 BOM is dropped.
  */
-import { ByteBuffer } from "../base/buffering.ts";
+import { ByteBuffer } from "../../base/buffering.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;

@@ -9,7 +9,7 @@
  * with a reason in `detail`. Nothing is allocated per byte.
  */
 import { COLON, CR, CharClass, DIGIT, FVCHAR, LF, SP, TARGET, TCHAR, WS, latin1 } from "./httping.ts";
-import type { ByteBuffer } from "../base/buffering.ts";
+import type { ByteBuffer } from "../../base/buffering.ts";
 import type { Hict } from "./hicting.ts";
 
 export const MORE = 0;

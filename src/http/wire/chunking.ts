@@ -6,7 +6,7 @@
  * the head scanners, they check each byte once, remember where they stopped, and answer MORE
  * (0), DONE (1) or 400 with a reason in `detail`.
  */
-import type { ByteBuffer } from "../base/buffering.ts";
+import type { ByteBuffer } from "../../base/buffering.ts";
 import { CR, CharClass, FVCHAR, HexValue, LF, QDTEXT, TCHAR, WS, latin1 } from "./httping.ts";
 import { DONE, MORE } from "./scanning.ts";
 

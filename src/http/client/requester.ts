@@ -4,10 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { domainToASCII } from "node:url";
-import { Hict } from "./hicting.ts";
-import type { HictInit } from "./hicting.ts";
-import { InvalidURL, isToken } from "./httping.ts";
-import { splitOff } from "./targeting.ts";
+import { Hict } from "../wire/hicting.ts";
+import type { HictInit } from "../wire/hicting.ts";
+import { InvalidURL, isToken } from "../wire/httping.ts";
+import { splitOff } from "../wire/targeting.ts";
 
 /** Query arguments: an object (values stringified) or [name, value] pairs; a later name wins. */
 export type QargsInit = Readonly<Record<string, string | number | boolean>> | Iterable<readonly [string, string]>;
