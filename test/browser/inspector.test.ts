@@ -165,7 +165,7 @@ describe.skipIf(executablePath === null)(`the inspector page in Chromium${execut
       return steward?.includes("-state-answering_plain-") && /-state-streaming_[a-z]+-/.test(responder ?? "") ? true : undefined;
     });
     mkdirSync(artifacts, { recursive: true });
-    await page.screenshot({ path: `${artifacts}inspector.png`, fullPage: true });
+    await page.screenshot({ path: join(artifacts, "inspector.png"), fullPage: true });
 
     // Closed by the test: gone from the open connections, listed among the recently closed.
     raw.destroy();
