@@ -43,12 +43,13 @@ export const responderMachine = setup({
   initial: "idle",
   states: {
     idle: { on: { "request.dispatched": "pending" } },
-    // The app works on its answer.
+    // The app works on its answer. A promise that settles between ticks is kept, and stepped
+    // as `app.settled` at the connection's next service (an answer returned at once, in the tick).
     pending: {
       tags: ["busy"],
       on: { "app.settled": "settled", cutoff: "aborted" },
     },
-    // Its result is in hand, taken at the connection's next service.
+    // Its result is in hand, taken in the same service.
     settled: {
       tags: ["busy"],
       on: {

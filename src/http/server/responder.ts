@@ -143,6 +143,7 @@ export class Responder {
   get ready(): boolean {
     const state = this.stepper.state;
     if (state === SETTLED) return true;
+    if (state === PENDING) return this.#result !== null; // settled since the last tick
     const phase = PHASE[state];
     if (phase === 0) return false;
     const source = SOURCE[state];
@@ -211,10 +212,14 @@ export class Responder {
     this.stepper.step(SETTLES);
   }
 
-  /** A result settles; one that comes too late (aborted, or a second one) has its body cancelled. */
+  /**
+   * An app's promise settled, between ticks: the result is kept and the machine steps
+   * `app.settled` at the connection's next service, so every change of state happens inside a
+   * tick. One that comes too late (aborted, or a second one) has its body cancelled.
+   */
   #arrive(generation: number, settled: Settled): void {
-    if (generation === this.#generation && this.stepper.state === PENDING) {
-      this.#settle(settled);
+    if (generation === this.#generation && this.stepper.state === PENDING && this.#result === null) {
+      this.#result = settled;
       this.#notify?.();
     } else if ("response" in settled) {
       cancelBody(settled.response);
@@ -223,6 +228,7 @@ export class Responder {
 
   /** One tick: take a settled result, send the head when framing is known, pour the body. */
   service(): void {
+    if (this.stepper.state === PENDING && this.#result !== null) this.stepper.step(SETTLES);
     if (this.stepper.state === SETTLED) this.#accept(this.#result as Settled);
     if (PHASE[this.stepper.state] === HEADING) this.#head();
     if (PHASE[this.stepper.state] === STREAMING) this.#pour();
@@ -231,7 +237,7 @@ export class Responder {
   /** The peer went away (or the exchange is given up): cancel the body stream, stop writing. */
   abort(): void {
     if (!this.busy) return;
-    const untaken = this.stepper.state === SETTLED ? this.#result : null;
+    const untaken = this.stepper.state === SETTLED || this.stepper.state === PENDING ? this.#result : null;
     this.stepper.step(CUTOFF);
     this.#cancel();
     // A Response that arrived but was not taken yet: whatever feeds its body must stop too.
