@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { formatReport, replay } from "./testing/replaying.ts";
 import type { ReplayReport } from "./testing/replaying.ts";
-import type { FetchApp } from "./http/server/steward.ts";
+import type { FetchApp } from "./http/server/app.ts";
 import type { Fetcher } from "./testing/requesting.ts";
 
 const USAGE = `usage: hio-ts replay <session.log> --app <module> [--tock <tyme>] [--slack <tyme>] [--settle <tyme>] [--json]

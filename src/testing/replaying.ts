@@ -36,7 +36,7 @@ import { wakeCount } from "../base/waking.ts";
 import { BareServer, Server } from "../http/server/serving.ts";
 import type { ServerOptions } from "../http/server/serving.ts";
 import type { Inspection } from "../http/inspecting.ts";
-import type { FetchApp } from "../http/server/steward.ts";
+import type { FetchApp } from "../http/server/app.ts";
 import type { Address } from "../tcp/conduit.ts";
 import { MemoryNetwork } from "../tcp/memory.ts";
 import type { MemoryConduit } from "../tcp/memory.ts";

@@ -8,7 +8,7 @@
 import type { DoerLike } from "../base/deeding.ts";
 import { BareServer, Server, ServerDoer } from "../http/server/serving.ts";
 import type { ServerOptions } from "../http/server/serving.ts";
-import type { FetchApp, HttpEnv } from "../http/server/steward.ts";
+import type { FetchApp, HttpEnv } from "../http/server/app.ts";
 import { MemoryNetwork } from "../tcp/memory.ts";
 import type { MemoryNetworkOptions } from "../tcp/memory.ts";
 import { Peer } from "./peering.ts";

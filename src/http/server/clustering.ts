@@ -14,7 +14,7 @@ import { listenError } from "../../tcp/serving.ts";
 import { port as checkPort } from "../../base/options.ts";
 import { Server, ServerDoer } from "./serving.ts";
 import type { ServerOptions } from "./serving.ts";
-import type { FetchApp } from "./steward.ts";
+import type { FetchApp } from "./app.ts";
 
 /** Environment variable that tells a forked worker the port to listen on. */
 const PortEnv = "HIO_CLUSTER_PORT";

@@ -14,11 +14,13 @@ import type { RecorderOptions } from "../../tcp/recording.ts";
 import type { RequestLimits } from "./requestant.ts";
 import { Inspector, connectionOf } from "../inspecting.ts";
 import type { ConnectionState, InspectionListener } from "../inspecting.ts";
-import { AppSteward, Steward } from "./steward.ts";
+import { AppSteward } from "./app.ts";
+import type { FetchApp } from "./app.ts";
+import { Steward } from "./steward.ts";
 import { deadlinesOf } from "./steward.ts";
 import { ProxyTrust } from "./proxying.ts";
 import type { TrustProxy } from "./proxying.ts";
-import type { Deadlines, FetchApp, StewardOptions } from "./steward.ts";
+import type { Deadlines, StewardOptions } from "./steward.ts";
 
 export interface BareServerOptions {
   host?: string;

@@ -13,7 +13,7 @@ import type { RequestLimits } from "./requestant.ts";
 import { Responder } from "./responder.ts";
 import type { Exchange } from "./responder.ts";
 import { HTTPError } from "../wire/httping.ts";
-import { incomingRequest, plainHref } from "./incoming.ts";
+import type { HttpEnv } from "./app.ts";
 import { shown, tyme } from "../../base/options.ts";
 import type { ProxyTrust } from "./proxying.ts";
 
@@ -45,28 +45,6 @@ const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 const TIMEOUT = new HTTPError({ status: 408, title: "Request Timeout", detail: "the request did not arrive in time" });
 const TRUNCATED = new HTTPError({ status: 400, detail: "the connection ended inside the body" });
 const UNREAD = new HTTPError({ status: 400, detail: "the exchange ended before the body did" });
-
-/** What a request's handler is told besides the request: hio's WSGI environ, the fetch way. */
-export interface HttpEnv {
-  /** The parsed request as hio has it: raw target (`url`), ordered raw headers, body bytes. */
-  requestant: Requestant;
-  /** The socket's peer: behind a reverse proxy, the proxy. */
-  remoteAddress: string;
-  remotePort: number;
-  /**
-   * The client's address: `remoteAddress`, unless the server's `trustProxy` trusts the peer,
-   * then the address its X-Forwarded-For gives for the client (see ProxyTrust.clientOf).
-   */
-  clientAddress: string;
-  scheme: string;
-  serverName: string;
-  serverPort: number;
-  /** Tyme of the tick in which the request was dispatched. */
-  tyme: number | null;
-}
-
-/** A fetch-style app: the TypeScript ecosystem's WSGI. */
-export type FetchApp = (request: Request, env: HttpEnv) => Response | PromiseLike<Response>;
 
 export interface StewardOptions {
   remoter: Remoter;
@@ -556,73 +534,4 @@ export class Steward {
       tyme,
     };
   }
-}
-
-/** A Steward whose `respond()` hands a fetch `Request` to an app. */
-export class AppSteward extends Steward {
-  readonly app: FetchApp;
-  /** `signal()` bound once per connection (not a closure per request). */
-  readonly #signalOf = (exchange: number): AbortSignal => this.signal(exchange);
-
-  constructor(options: StewardOptions & { app: FetchApp }) {
-    super(options);
-    this.app = options.app;
-  }
-
-  override respond(): Response | PromiseLike<Response> {
-    const r = this.requestant;
-    let request: Request;
-    try {
-      // The signal is made only if the app reads it: a Request built with a signal costs an
-      // AbortController and a cleanup registration per request, which stalls a busy server.
-      request = incomingRequest({
-        href: hrefOf(r, this.scheme, this.ha),
-        method: r.method,
-        fields: r.headers,
-        body: r.feed !== null ? r.feed.stream : r.body.length === 0 ? null : r.body,
-        signal: this.#signalOf,
-        exchange: this.exchanges,
-      });
-    } catch {
-      throw new HTTPError({ status: 400, title: "Bad Request", detail: "the request target, Host or method do not make a Request" });
-    }
-    return this.app(request, this.env(this.remoter.tymer.tyme));
-  }
-}
-
-const BODYLESS = new Set(["GET", "HEAD"]);
-
-/** The absolute URL of a request from its target and Host (or the bound address). */
-function urlOf(r: Requestant, scheme: string, ha: readonly [string, number]): string {
-  const target = r.url;
-  if (target.startsWith("/")) return `${scheme}://${r.headers.get("host") || `${ha[0]}:${ha[1]}`}${target}`;
-  if (target === "*") return `${scheme}://${r.headers.get("host") || `${ha[0]}:${ha[1]}`}/`;
-  return target; // absolute-form
-}
-
-/** The URL a Request made from `r` would have, refused (TypeError) where Request refuses it. */
-function hrefOf(r: Requestant, scheme: string, ha: readonly [string, number]): string {
-  const target = r.url;
-  if (target.startsWith("/")) {
-    const plain = plainHref(scheme, r.headers.get("host") || `${ha[0]}:${ha[1]}`, target);
-    if (plain !== null) return plain;
-  }
-  const url = new URL(urlOf(r, scheme, ha));
-  if (url.username !== "" || url.password !== "") throw new TypeError("a request URL may not carry credentials");
-  return url.href;
-}
-
-/** Builds the fetch Request an app sees: absolute URL from Host and target, every field, body. */
-export function toRequest(
-  r: Requestant,
-  scheme: string,
-  ha: readonly [string, number],
-  signal?: AbortSignal,
-): Request {
-  const headers = new Headers();
-  for (const [name, value] of r.headers.items()) headers.append(name, value);
-  const init: RequestInit = { method: r.method, headers };
-  if (signal !== undefined) init.signal = signal;
-  if (r.body.length > 0 && !BODYLESS.has(r.method.toUpperCase())) init.body = r.body;
-  return new Request(urlOf(r, scheme, ha), init);
 }
