@@ -2,6 +2,8 @@
  * The life of one request parse (hio's Requestant): awaiting the request line, then the header
  * section, then the body by length or by chunks (size line, data, trailers), then ended; or
  * errored. A `reset` from anywhere starts over for the next pipelined request on the connection.
+ * Until its first byte arrives a body is `awaited` (`body.length_awaited`, `body.size_awaited`):
+ * the phase in which a request that asked `Expect: 100-continue` is still owed a 100 Continue.
  *
  * The Requestant does the bytes and sends what happened; this machine decides the phase. It has
  * no guards, no delays and no event data, so `MachineTable` tabulates it exactly once at load.
@@ -15,6 +17,7 @@ export type RequestantEvent =
   | { type: "head.parsed.empty" } // header section complete, no body
   | { type: "head.parsed.length" } // header section complete, body by Content-Length
   | { type: "head.parsed.chunked" } // header section complete, chunked body
+  | { type: "body.begun" } // the body's first byte arrived
   | { type: "body.parsed" } // Content-Length bytes read
   | { type: "chunk.sized" } // a chunk-size line with a size above zero
   | { type: "chunk.parsed" } // that chunk's data and its CRLF
@@ -41,8 +44,8 @@ export const requestantMachine = setup({
     headers: {
       on: {
         "head.parsed.empty": "ended",
-        "head.parsed.length": "body.length",
-        "head.parsed.chunked": "body.size",
+        "head.parsed.length": "body.length_awaited",
+        "head.parsed.chunked": "body.size_awaited",
         error: "errored.head",
       },
     },
@@ -51,6 +54,8 @@ export const requestantMachine = setup({
       initial: "length",
       on: { error: "errored.body" },
       states: {
+        length_awaited: { on: { "body.begun": "length" } },
+        size_awaited: { on: { "body.begun": "size" } },
         length: { on: { "body.parsed": "#requestant.ended" } },
         size: { on: { "chunk.sized": "data", "chunk.last": "trailers" } },
         data: { on: { "chunk.parsed": "size" } },

@@ -12,18 +12,18 @@ describe("requestantMachine", () => {
   });
 
   it("reads a body by Content-Length", () => {
-    const run = replay(requestantMachine, ["line.parsed", "head.parsed.length", "body.parsed"]);
-    expect(run.values).toEqual(["headers", "body.length", "ended"]);
+    const run = replay(requestantMachine, ["line.parsed", "head.parsed.length", "body.begun", "body.parsed"]);
+    expect(run.values).toEqual(["headers", "body.length_awaited", "body.length", "ended"]);
     expect(run.tags).toEqual(["ended", "headed"]);
   });
 
   it("loops over chunks, then trailers, then ends", () => {
     const run = replay(requestantMachine, [
-      "line.parsed", "head.parsed.chunked", "chunk.sized", "chunk.parsed", "chunk.sized", "chunk.parsed",
+      "line.parsed", "head.parsed.chunked", "body.begun", "chunk.sized", "chunk.parsed", "chunk.sized", "chunk.parsed",
       "chunk.last", "trailers.parsed",
     ]);
     expect(run.values).toEqual([
-      "headers", "body.size", "body.data", "body.size", "body.data", "body.size", "body.trailers", "ended",
+      "headers", "body.size_awaited", "body.size", "body.data", "body.size", "body.data", "body.size", "body.trailers", "ended",
     ]);
   });
 
@@ -32,7 +32,7 @@ describe("requestantMachine", () => {
       const run = replay(requestantMachine, [...path, "error"]);
       expect([run.values.at(-1), run.tags]).toEqual(["errored.head", ["errored"]]);
     }
-    const bodies = [["head.parsed.length"], ["head.parsed.chunked"], ["head.parsed.chunked", "chunk.sized"], ["head.parsed.chunked", "chunk.last"]];
+    const bodies = [["head.parsed.length"], ["head.parsed.length", "body.begun"], ["head.parsed.chunked"], ["head.parsed.chunked", "body.begun", "chunk.sized"], ["head.parsed.chunked", "body.begun", "chunk.last"]];
     for (const path of bodies) {
       const run = replay(requestantMachine, ["line.parsed", ...path, "error"]);
       expect([run.values.at(-1), run.tags]).toEqual(["errored.body", ["errored", "headed"]]);
@@ -53,8 +53,10 @@ describe("requestantMachine", () => {
     expect(actor.getSnapshot().hasTag("headed")).toBe(false);
     actor.send({ type: "line.parsed" });
     actor.send({ type: "head.parsed.length" });
-    expect(actor.getSnapshot().value).toEqual({ body: "length" });
+    expect(actor.getSnapshot().value).toEqual({ body: "length_awaited" }); // no body byte yet: a 100 Continue may be owed
     expect(actor.getSnapshot().hasTag("headed")).toBe(true);
+    actor.send({ type: "body.begun" });
+    expect(actor.getSnapshot().value).toEqual({ body: "length" });
     actor.send({ type: "body.parsed" });
     expect([actor.getSnapshot().hasTag("ended"), actor.getSnapshot().status]).toEqual([true, "active"]);
     actor.send({ type: "reset" });

@@ -70,19 +70,22 @@ export const requestantTable = new MachineTable<RequestantEventType>(requestantM
 
 const LINE = requestantTable.indexOf("line");
 const HEADERS = requestantTable.indexOf("headers");
+const LENGTH_AWAITED = requestantTable.indexOf("body.length_awaited");
+const SIZE_AWAITED = requestantTable.indexOf("body.size_awaited");
 const LENGTH = requestantTable.indexOf("body.length");
 const SIZE = requestantTable.indexOf("body.size");
 const DATA = requestantTable.indexOf("body.data");
 const TRAILERS = requestantTable.indexOf("body.trailers");
 /** 1 for the states that parse bytes (all but ended and errored). */
 const PARSING = new Uint8Array(requestantTable.states.length);
-for (const state of [LINE, HEADERS, LENGTH, SIZE, DATA, TRAILERS]) PARSING[state] = 1;
+for (const state of [LINE, HEADERS, LENGTH_AWAITED, SIZE_AWAITED, LENGTH, SIZE, DATA, TRAILERS]) PARSING[state] = 1;
 
 const event = (type: RequestantEventType): number => requestantTable.eventIndex(type);
 const LINE_PARSED = event("line.parsed");
 const HEAD_EMPTY = event("head.parsed.empty");
 const HEAD_LENGTH = event("head.parsed.length");
 const HEAD_CHUNKED = event("head.parsed.chunked");
+const BODY_BEGUN = event("body.begun");
 const BODY_PARSED = event("body.parsed");
 const CHUNK_SIZED = event("chunk.sized");
 const CHUNK_PARSED = event("chunk.parsed");
@@ -153,7 +156,6 @@ export class Requestant {
   #remaining = 0; // body bytes of the Content-Length still to read
   #persisted = false;
   #expects = false; // HTTP/1.1 with Expect: 100-continue
-  #begun = false; // a body byte has arrived
   readonly #onDemand: (() => void) | null;
   /** Takes chunk data `msg[0, n)`: into the feed or the accrual. */
   readonly #takeChunk = (n: number): boolean => {
@@ -208,7 +210,7 @@ export class Requestant {
   /** An HTTP/1.1 request that asked `Expect: 100-continue` and has sent no body byte yet. */
   get expectContinue(): boolean {
     const state = this.stepper.state;
-    return this.#expects && !this.#begun && (state === LENGTH || state === SIZE);
+    return this.#expects && (state === LENGTH_AWAITED || state === SIZE_AWAITED);
   }
 
   /** The query's arguments, split on "&" only, every value kept (H18). */
@@ -229,6 +231,7 @@ export class Requestant {
       let progressed: boolean;
       if (state === LINE) progressed = this.#parseLine();
       else if (state === HEADERS) progressed = this.#parseHeaders();
+      else if (state === LENGTH_AWAITED || state === SIZE_AWAITED) progressed = this.stepper.step(BODY_BEGUN);
       else if (state === LENGTH) progressed = this.#parseLength();
       else if (state === SIZE) progressed = this.#parseSize();
       else if (state === DATA) progressed = this.#parseData();
@@ -266,7 +269,7 @@ export class Requestant {
     this.#line.reset();
     this.#qargs = null;
     this.#remaining = 0;
-    this.#persisted = this.#expects = this.#begun = false;
+    this.#persisted = this.#expects = false;
     this.#accrual.clear();
     this.feed?.error(new HTTPError({ status: 400, detail: "the request is over" })); // only if still open
     this.feed = null;
@@ -346,7 +349,6 @@ export class Requestant {
     const msg = this.msg;
     const available = msg.length;
     if (available === 0) return false;
-    this.#begun = true;
     const feed = this.feed;
     if (feed !== null) {
       const n = Math.min(available, this.#remaining, feed.room);
@@ -370,7 +372,6 @@ export class Requestant {
   #parseSize(): boolean {
     const chunks = this.#chunks;
     const msg = this.msg;
-    if (msg.length > 0) this.#begun = true;
     const result = chunks.line(msg, this.limits.maxChunkLine, this.parms);
     if (result === MORE) return false;
     if (result !== DONE) return this.#fail(result, chunks.detail);
