@@ -151,8 +151,12 @@ export class Responder {
     if (phase === HEADING) return source === WHOLE || this.#chunks.length > 0;
     if (this.txbs.length >= this.highWater) return false;
     // something to pour, or room to read more of the body now that txbs went to the socket
-    return source === WHOLE || this.#chunks.length > 0
-      || (source === HELD && this.#reader !== null && this.#buffered + this.txbs.length < this.highWater);
+    return source === WHOLE || this.#chunks.length > 0 || (source === HELD && this.#roomToRead);
+  }
+
+  /** Room to read more of the body: a reader, and the pieces held plus txbs under the high-water mark. */
+  get #roomToRead(): boolean {
+    return this.#reader !== null && this.#buffered + this.txbs.length < this.highWater;
   }
 
   get busy(): boolean {
@@ -520,7 +524,7 @@ export class Responder {
     // Past the high-water mark, read no further; but before the head, read on until a second
     // piece or the end, so a body given whole (one large piece) still gets a Content-Length.
     const choosing = PHASE[state] === HEADING && this.#chunks.length < 2;
-    if (this.#buffered + this.txbs.length >= this.highWater && !choosing) return;
+    if (!this.#roomToRead && !choosing) return;
     this.stepper.step(READ);
     // A read that settles after its reader was let go (cancelled, aborted, reset) is ignored.
     reader.read().then(
