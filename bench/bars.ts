@@ -15,16 +15,15 @@
  * same app at 50 and 100), and p99 latency at 100 connections from the hello pair. Flags have
  * environment equivalents: ROUNDS, DURATION, WARMUP, PAIRS, CONNECTIONS, NODES, NODE24.
  */
-import { spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { paths as honoPaths } from "./hono-app.ts";
 import { hasWrk, runWrk } from "./harness/loaders.ts";
+import { freePort, installNode24, versionOf } from "./harness/nodes.ts";
 import type { LoadResult } from "./harness/loaders.ts";
 import { aborted, gone, hasTaskset, sleep, spawnPinned, stop } from "./harness/procs.ts";
 
@@ -102,35 +101,6 @@ const pairs = PAIRS.filter((p) => wantedPairs.includes(p.key)).map((p) => ({
   connections: onlyConnections === undefined ? p.connections : p.connections.filter((c) => list(onlyConnections).map(Number).includes(c)),
 })).filter((p) => p.connections.length > 0);
 
-function versionOf(binary: string): string | null {
-  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
-  return result.status === 0 ? result.stdout.trim() : null;
-}
-
-/** Node 24 from npm into a scratch folder (as bench/http.ts does), reused on later runs. */
-function node24(): string {
-  if (env.NODE24) return env.NODE24;
-  const pkg = `node-${process.platform === "win32" ? "win" : process.platform}-${process.arch}`;
-  const dir = path.join(os.tmpdir(), "hio-ts-bench-node24");
-  const binary = path.join(dir, "node_modules", pkg, "bin", "node");
-  if (versionOf(binary)?.startsWith("v24.")) return binary;
-  console.error(`installing ${pkg}@24 into ${dir} (npm)`);
-  spawnSync("npm", ["install", "--prefix", dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `${pkg}@24`], { stdio: "inherit" });
-  if (!versionOf(binary)?.startsWith("v24.")) throw new Error(`could not install ${pkg}@24; set NODE24 to a Node 24 binary`);
-  return binary;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, HOST, () => {
-      const port = (probe.address() as net.AddressInfo).port;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 function answers(port: number, target: string): Promise<boolean> {
   return new Promise((resolve) => {
     const request = http.get({ host: HOST, port, path: target, agent: false, timeout: 1000 }, (response) => {
@@ -149,7 +119,7 @@ interface Running {
 }
 
 async function start(node: string, server: Server): Promise<Running> {
-  const port = await freePort();
+  const port = await freePort(HOST);
   const args = [node];
   if (server.ts) args.push("--import", "tsx");
   args.push("--import", path.join(root, "bench", "harness", "orphan-guard.mjs"), path.join(root, server.script));
@@ -257,7 +227,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const nodes = flags.node !== undefined || env.NODES !== undefined ? list(flags.node ?? env.NODES ?? "") : [process.execPath];
-  if (flags.node24 && !nodes.some((n) => versionOf(n)?.startsWith("v24."))) nodes.push(node24());
+  if (flags.node24 && !nodes.some((n) => versionOf(n)?.startsWith("v24."))) nodes.push(env.NODE24 ? env.NODE24 : installNode24());
   const cpus = os.cpus();
   console.log(`${cpus.length} × ${cpus[0]?.model ?? "CPU"}; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   console.log(`${pinned ? "servers on CPU 0, wrk (1 thread) on CPU 1" : "NOT pinned: servers and wrk share cores"}; ${rounds} rounds of ${duration} s per side (A B, B A, ...) after ${warmup} s warm-up each`);

@@ -31,17 +31,16 @@
  * IDLE_CONNS, IDLE_LOAD, NODES, NODE24 (a binary), TOCK, CPU_PROF, SERVER_CPU, LOADER_CPU.
  * Linux only (/proc, taskset); wrk from the distribution: `apt-get install -y wrk`.
  */
-import { spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { paths as honoPaths } from "./hono-app.ts";
 import { IdleConnections } from "./harness/idle.ts";
+import { freePort, installNode24, versionOf } from "./harness/nodes.ts";
 import { hasWrk, runLoad } from "./harness/loaders.ts";
 import type { Loader, LoadOptions } from "./harness/loaders.ts";
 import { aborted, cpuBetween, gone, hasTaskset, readCpu, sleep, spawnPinned, stop } from "./harness/procs.ts";
@@ -142,30 +141,6 @@ for (const key of serverKeys) {
 }
 const subjects = SUBJECTS.filter((s) => serverKeys.includes(s.key));
 
-/** `<binary> --version`, or null when it does not run. */
-function versionOf(binary: string): string | null {
-  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
-  return result.status === 0 ? result.stdout.trim() : null;
-}
-
-/**
- * Node 24 from npm into a scratch folder outside the repo: the platform's binary package
- * (node-<platform>-<arch>, the one the `node` package installs from its install script), reused
- * on later runs.
- */
-function installNode24(): string {
-  const platform = process.platform === "win32" ? "win" : process.platform;
-  const pkg = `node-${platform}-${process.arch}`;
-  const dir = path.join(os.tmpdir(), "hio-ts-bench-node24");
-  const binary = path.join(dir, "node_modules", pkg, "bin", "node");
-  if (existsSync(binary) && versionOf(binary)?.startsWith("v24.")) return binary;
-  console.error(`installing ${pkg}@24 into ${dir} (npm)`);
-  mkdirSync(dir, { recursive: true });
-  const npm = spawnSync("npm", ["install", "--prefix", dir, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `${pkg}@24`], { stdio: "inherit" });
-  if (npm.status !== 0 || !existsSync(binary)) throw new Error(`could not install ${pkg}@24 with npm; set NODE24 to a Node 24 binary instead`);
-  return binary;
-}
-
 /** The Node binaries to run the servers under: --node/NODES, else this node plus Node 24 where found. */
 function nodeBinaries(): string[] {
   const given = flags.node ?? env.NODES;
@@ -190,18 +165,6 @@ function nodeBinaries(): string[] {
     }
   }
   return out;
-}
-
-/** A port free right now on the loopback (bind 0, read it back, close). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, HOST, () => {
-      const port = (probe.address() as net.AddressInfo).port;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** One GET on a fresh connection (closed after): status, content-type and body. */
@@ -268,7 +231,7 @@ async function runSubject(node: string, version: string, subject: SubjectDef): P
     run.problem = `skipped: ${subject.script} not found (it comes with the BareServer + CustomResponder work)`;
     return run;
   }
-  const port = await freePort();
+  const port = await freePort(HOST);
   const args = [node];
   if (subject.ts) args.push("--import", "tsx");
   args.push("--import", path.join(root, "bench", "harness", "orphan-guard.mjs"));
